@@ -1,0 +1,46 @@
+# 惠企直达 — the two commands a new machine needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench stop clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# A local .env for development: DEBUG on and a random SECRET_KEY, created once, never committed.
+.env:
+	@printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(40))')" > .env
+	@echo "已生成本地开发配置 .env"
+
+demo: $(STAMP) .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty --enterprises $${DEMO_ENTERPRISES:-20000} --policies $${DEMO_POLICIES:-300}
+	$(PY) manage.py demo_accounts
+	$(PY) manage.py run_demo $${DEMO_ADDR:-127.0.0.1:8000}
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(STAMP) .env lint
+	$(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+bench: $(STAMP) .env
+	$(PY) -m bench
+
+stop: $(STAMP)
+	$(PY) manage.py embedded stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+from enterprises import api
+
+router = SimpleRouter()
+router.register("portrait-tags", api.PortraitTagViewSet, basename="portrait-tag")
+
+urlpatterns = router.urls

@@ -1,0 +1,124 @@
+"""Read API for policies and their reference data (DRF + django-filter, documented by drf-spectacular)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import serializers, viewsets
+
+from policies import selectors
+from policies.models import Department, Policy, PolicyLabel, Region
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["code", "name"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["code", "name", "level"]
+
+
+class PolicyLabelSerializer(serializers.ModelSerializer):
+    category_code = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+
+    class Meta:
+        model = PolicyLabel
+        fields = ["code", "name", "category_code", "category_name"]
+
+
+class PolicyListSerializer(serializers.ModelSerializer):
+    level_display = serializers.CharField(source="get_level_display")
+    status_display = serializers.CharField(source="get_status_display")
+    delivery_display = serializers.CharField(source="get_delivery_display")
+    region = RegionSerializer(allow_null=True)
+    departments = DepartmentSerializer(many=True)
+    labels = PolicyLabelSerializer(many=True)
+    window_open = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Policy
+        fields = [
+            "id", "title", "short_title", "doc_number", "level", "level_display", "status", "status_display",
+            "region", "departments", "labels", "summary", "max_amount", "delivery", "delivery_display",
+            "apply_start", "apply_end", "valid_from", "valid_until", "window_open", "published_at",
+        ]  # fmt: skip
+
+    def get_window_open(self, obj: Policy) -> bool:
+        return obj.is_window_open()
+
+
+class PolicyDetailSerializer(PolicyListSerializer):
+    class Meta(PolicyListSerializer.Meta):
+        fields = PolicyListSerializer.Meta.fields + [
+            "full_text", "beneficiaries", "conditions", "support_standard", "materials", "steps",
+            "contact_office", "contact_phone", "contact_address", "apply_url", "interpretation", "video_url",
+        ]  # fmt: skip
+
+
+class PolicyFilter(django_filters.FilterSet):
+    level = django_filters.MultipleChoiceFilter(choices=Policy.Level.choices, label="层级")
+    status = django_filters.MultipleChoiceFilter(choices=Policy.Status.choices, label="状态（仅工作人员）")
+    delivery = django_filters.MultipleChoiceFilter(choices=Policy.Delivery.choices, label="兑现方式")
+    label = django_filters.CharFilter(field_name="labels__code", label="政策标签编码")
+    label_category = django_filters.CharFilter(field_name="labels__category__code", label="政策标签大类编码")
+    department = django_filters.CharFilter(field_name="departments__code", label="发文部门编码")
+    region = django_filters.CharFilter(field_name="region__code", label="区域代码")
+    window_open = django_filters.BooleanFilter(method="filter_window_open", label="申报窗口是否开放")
+    q = django_filters.CharFilter(method="filter_text", label="关键词（标题、文号、摘要）")
+
+    class Meta:
+        model = Policy
+        fields = ["level", "status", "delivery", "label", "label_category", "department", "region"]
+
+    def filter_window_open(self, queryset, name, value):
+        condition = selectors.window_q("open", timezone.localdate())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_text(self, queryset, name, value):
+        words = value.split()
+        for word in words:
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(doc_number__icontains=word) | Q(summary__icontains=word)
+            )
+        return queryset
+
+
+class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published policies for everyone; staff with view permission also see drafts and pending ones."""
+
+    filterset_class = PolicyFilter
+
+    def get_queryset(self):
+        staff = self.request.user.has_perm("policies.view_policy")
+        return selectors.policy_list(include_unpublished=staff).distinct()
+
+    def get_serializer_class(self):
+        return PolicyDetailSerializer if self.action == "retrieve" else PolicyListSerializer
+
+
+class PolicyLabelViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = PolicyLabel.objects.filter(is_active=True).select_related("category")
+    serializer_class = PolicyLabelSerializer
+    lookup_field = "code"
+    filterset_fields = {"category__code": ["exact"], "name": ["icontains"]}
+
+
+class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Department.objects.all()
+    serializer_class = DepartmentSerializer
+    lookup_field = "code"
+    filterset_fields = ["level"]
+    pagination_class = None
+
+
+class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Region.objects.all()
+    serializer_class = RegionSerializer
+    lookup_field = "code"
+    pagination_class = None

@@ -1,0 +1,191 @@
+"""Policies, their label taxonomy, and the reference data they point at (regions, departments)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class Level(models.TextChoices):
+    NATIONAL = "national", "国家级"
+    PROVINCIAL = "provincial", "省级"
+    CITY = "city", "市级"
+    DISTRICT = "district", "区级"
+
+
+class Region(models.Model):
+    """An administrative area (GB/T 2260 code where one exists): the city and its districts."""
+
+    code = models.CharField("区划代码", max_length=12, unique=True)
+    name = models.CharField("名称", max_length=50)
+    parent = models.ForeignKey("self", verbose_name="上级区域", null=True, blank=True, on_delete=models.PROTECT)
+    sort_order = models.PositiveSmallIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "区域"
+        verbose_name_plural = "区域"
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """An issuing body (发文单位), at one of the four levels."""
+
+    code = models.CharField("编码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=100, unique=True)
+    level = models.CharField("层级", max_length=10, choices=Level.choices)
+    region = models.ForeignKey(Region, verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = "发文部门"
+        verbose_name_plural = "发文部门"
+        ordering = ["level", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyLabelCategory(models.Model):
+    code = models.CharField("编码", max_length=20, unique=True)
+    name = models.CharField("名称", max_length=50, unique=True)
+    sort_order = models.PositiveSmallIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "政策标签大类"
+        verbose_name_plural = "政策标签大类"
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyLabel(models.Model):
+    """A policy label sub-category (政策标签). Codes are stable: rules and subscriptions refer to them."""
+
+    code = models.CharField("编码", max_length=20, unique=True)
+    name = models.CharField("名称", max_length=50)
+    category = models.ForeignKey(
+        PolicyLabelCategory, verbose_name="大类", related_name="labels", on_delete=models.PROTECT
+    )
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "政策标签"
+        verbose_name_plural = "政策标签"
+        ordering = ["category__sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["category", "name"], name="policy_label_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.category.name}·{self.name}"
+
+
+class Policy(models.Model):
+    Level = Level
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        PENDING = "pending", "待审核"
+        PUBLISHED = "published", "已发布"
+        EXPIRED = "expired", "已过期"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    class Delivery(models.TextChoices):
+        NO_APPLICATION = "no_application", "免申即享"
+        INSTANT = "instant", "即申即享"
+        REGULAR = "regular", "常规申报"
+
+    title = models.CharField("政策名称", max_length=200)
+    short_title = models.CharField("政策简称", max_length=40, blank=True, help_text="用于短信，建议 12 字以内。")
+    doc_number = models.CharField("文号", max_length=100, blank=True)
+    level = models.CharField("层级", max_length=10, choices=Level.choices)
+    region = models.ForeignKey(
+        Region, verbose_name="适用区域", null=True, blank=True, on_delete=models.PROTECT, help_text="区级政策必填。"
+    )
+    departments = models.ManyToManyField(Department, verbose_name="发文部门", related_name="policies")
+    labels = models.ManyToManyField(PolicyLabel, verbose_name="政策标签", related_name="policies", blank=True)
+
+    summary = models.TextField("政策摘要")
+    full_text = models.TextField("政策原文", blank=True)
+    beneficiaries = models.TextField("惠及对象", blank=True)
+    conditions = models.TextField("申报条件", blank=True)
+    support_standard = models.TextField("扶持标准", blank=True)
+    max_amount = models.DecimalField("最高扶持金额（万元）", max_digits=12, decimal_places=2, null=True, blank=True)
+    materials = models.JSONField("申报材料", default=list, blank=True, help_text="每行一项。")
+    steps = models.JSONField("办理流程", default=list, blank=True, help_text="按顺序每行一步。")
+    delivery = models.CharField("兑现方式", max_length=20, choices=Delivery.choices, default=Delivery.REGULAR)
+
+    apply_start = models.DateField("申报开始", null=True, blank=True)
+    apply_end = models.DateField("申报截止", null=True, blank=True)
+    valid_from = models.DateField("有效期起", null=True, blank=True)
+    valid_until = models.DateField("有效期至", null=True, blank=True)
+
+    contact_office = models.CharField("咨询科室", max_length=100, blank=True)
+    contact_phone = models.CharField("咨询电话", max_length=50, blank=True)
+    contact_address = models.CharField("受理地址", max_length=200, blank=True)
+    apply_url = models.URLField("在线申报地址", blank=True)
+
+    interpretation = models.TextField("政策解读", blank=True, help_text="通俗易懂的解读文字。")
+    video_url = models.URLField("解读视频", blank=True)
+
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    review_note = models.TextField("审核意见", blank=True)
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", verbose_name="创建人", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = HistoricalRecords(verbose_name="政策变更记录", excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = "政策"
+        verbose_name_plural = "政策"
+        ordering = ["-published_at", "-id"]
+        permissions = [
+            ("submit_policy", "可提交政策审核"),
+            ("review_policy", "可审核并发布政策"),
+            ("withdraw_policy", "可撤回已发布政策"),
+        ]
+        indexes = [models.Index(fields=["status", "apply_end"], name="policy_status_deadline")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(apply_start__isnull=True)
+                | models.Q(apply_end__isnull=True)
+                | models.Q(apply_end__gte=models.F("apply_start")),
+                name="policy_apply_window_ordered",
+                violation_error_message="申报截止日期不能早于申报开始日期。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_window_open(self, on: datetime.date | None = None) -> bool:
+        day = on or timezone.localdate()
+        return (self.apply_start is None or self.apply_start <= day) and (
+            self.apply_end is None or day <= self.apply_end
+        )
+
+    def days_left(self, on: datetime.date | None = None) -> int | None:
+        if self.apply_end is None:
+            return None
+        return (self.apply_end - (on or timezone.localdate())).days
+
+
+class PolicyAttachment(models.Model):
+    policy = models.ForeignKey(Policy, verbose_name="政策", related_name="attachments", on_delete=models.CASCADE)
+    title = models.CharField("附件名称", max_length=200)
+    file = models.FileField("文件", upload_to="policy-attachments/%Y/%m/")
+
+    class Meta:
+        verbose_name = "政策附件"
+        verbose_name_plural = "政策附件"
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,59 @@
+"""Staff roles as Django groups. Permissions are checked on the server in services and the admin."""
+
+from __future__ import annotations
+
+EDITOR = "政策编辑"
+REVIEWER = "政策审核"
+ADMINISTRATOR = "系统管理员"
+
+_READ_REFERENCE = [
+    "policies.view_region",
+    "policies.view_department",
+    "policies.view_policylabel",
+    "policies.view_policylabelcategory",
+    "enterprises.view_portraittag",
+    "enterprises.view_portraittagcategory",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    EDITOR: [
+        "policies.add_policy",
+        "policies.change_policy",
+        "policies.view_policy",
+        "policies.submit_policy",
+        "policies.add_policyattachment",
+        "policies.change_policyattachment",
+        "policies.delete_policyattachment",
+        "policies.view_policyattachment",
+        *_READ_REFERENCE,
+    ],
+    REVIEWER: [
+        "policies.change_policy",
+        "policies.view_policy",
+        "policies.review_policy",
+        "policies.withdraw_policy",
+        "policies.view_policyattachment",
+        *_READ_REFERENCE,
+    ],
+}
+# Administrators hold every permission of the project's own apps and manage staff accounts.
+ADMIN_APPS = ("policies", "enterprises", "matching", "notifications")
+ADMIN_EXTRA = ["auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group"]
+
+
+def ensure_roles(**kwargs) -> None:
+    """Create or refresh the role groups (runs after every migrate)."""
+    from django.contrib.auth.models import Group, Permission
+
+    def perms(names: list[str]) -> list[Permission]:
+        found = []
+        for name in names:
+            app_label, codename = name.split(".")
+            found.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        return found
+
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(perms(names))
+    admin, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
+    admin.permissions.set(list(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)) + perms(ADMIN_EXTRA))

@@ -1,0 +1,38 @@
+import json
+import os
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+
+from policies.roles import ADMINISTRATOR, EDITOR, REVIEWER
+
+ACCOUNTS = [
+    ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),
+    ("editor", EDITOR, False, "政策编辑（起草、提交审核，不能发布）"),
+    ("reviewer", REVIEWER, False, "政策审核（审核发布、退回、撤回）"),
+]
+
+
+class Command(BaseCommand):
+    help = "创建演示用工作人员账号并打印登录信息（密码随机生成，保存在 var/demo_credentials.json）。"
+
+    def handle(self, *args, **options):
+        path = settings.VAR_DIR / "demo_credentials.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        for username, role, superuser, _ in ACCOUNTS:
+            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            if created or username not in saved or not user.check_password(saved[username]):
+                saved[username] = secrets.token_urlsafe(9)
+                user.set_password(saved[username])
+            user.is_staff = True
+            user.is_superuser = superuser
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(saved, ensure_ascii=False, indent=1))
+        os.chmod(path, 0o600)
+        self.stdout.write("工作人员账号（管理后台 /admin/）：")
+        for username, _, _, description in ACCOUNTS:
+            self.stdout.write(f"  {username:<9} 密码 {saved[username]:<14} {description}")

@@ -1,0 +1,65 @@
+"""factory_boy factories for the project's models."""
+
+import datetime
+import itertools
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from enterprises.demo import demo_uscc
+from enterprises.models import Enterprise
+from policies.models import Department, Policy, PolicyLabel, Region
+
+_seq = itertools.count(10_000_000)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        self.save()
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Policy
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"无锡市关于支持企业技术改造的若干措施（第{n}号）")
+    short_title = "技术改造补助"
+    level = Policy.Level.CITY
+    summary = "对实施技术改造的规上工业企业，按设备投资的 10% 给予补助，最高 200 万元。"
+    status = Policy.Status.DRAFT
+    apply_start = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=5))
+    apply_end = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=365))
+
+    @factory.post_generation
+    def departments(self, create, extracted, **kwargs):
+        self.departments.set(extracted if extracted is not None else [Department.objects.get(code="WX-IIT")])
+
+    @factory.post_generation
+    def labels(self, create, extracted, **kwargs):
+        self.labels.set(extracted if extracted is not None else [PolicyLabel.objects.get(code="KJCX21")])
+
+
+class EnterpriseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enterprise
+
+    uscc = factory.LazyFunction(lambda: demo_uscc(next(_seq), "320214"))
+    name = factory.Sequence(lambda n: f"无锡测试{n}科技有限公司")
+    contact_mobile = "13812345678"
+    region = factory.LazyFunction(lambda: Region.objects.get(code="320214"))
+    industry = "C39"
+    size_class = Enterprise.Size.SMALL
