@@ -19,6 +19,7 @@ from django.utils import timezone
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from enterprises.validators import INDUSTRY_SECTIONS, USCC_CHARSET, uscc_check_char
 from policies.models import Region
+from portal.db import foreign_keys_validated_once
 
 ZIHAO = (
     "华 新 恒 宏 盛 鑫 瑞 锦 泰 通 达 远 嘉 康 源 丰 旭 德 信 安 宇 星 晨 阳 海 天 江 湖 锡 惠 锐 博 科 创 智 峰 "
@@ -190,7 +191,8 @@ def generate_enterprises(*, count: int, seed: int = 20261122, chunk: int = 50_00
     valid_until = (today + datetime.timedelta(days=700)).isoformat()
     span_days = (today - datetime.date(1985, 1, 1)).days
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    firm_table, link_table = Enterprise._meta.db_table, EnterpriseTag._meta.db_table
+    with transaction.atomic(), foreign_keys_validated_once(firm_table, link_table), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {Enterprise._meta.db_table} IN EXCLUSIVE MODE")
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Enterprise._meta.db_table}")
         start = cursor.fetchone()[0] + 1

@@ -61,8 +61,8 @@ class Enterprise(models.Model):
     contact_name = models.CharField("联系人", max_length=50, blank=True)
     contact_mobile = models.CharField("联系手机", max_length=11, blank=True, validators=[validate_mobile])
     region = models.ForeignKey(
-        "policies.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT
-    )
+        "policies.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )  # served by the (region, industry) index
     industry = models.CharField(
         "行业代码", max_length=5, blank=True, validators=[validate_industry], help_text="GB/T 4754-2017，如 C39。"
     )
@@ -117,11 +117,16 @@ class EnterpriseTag(models.Model):
         CORRECTION = "correction", "纠错审核通过"
         DEMO = "demo", "演示数据"
 
-    enterprise = models.ForeignKey(Enterprise, verbose_name="企业", related_name="tag_links", on_delete=models.CASCADE)
-    tag = models.ForeignKey(PortraitTag, verbose_name="标签", related_name="enterprise_links", on_delete=models.PROTECT)
+    # The composite indexes below serve both keys; single-column FK indexes would only slow bulk loads.
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name="企业", related_name="tag_links", on_delete=models.CASCADE, db_index=False
+    )
+    tag = models.ForeignKey(
+        PortraitTag, verbose_name="标签", related_name="enterprise_links", on_delete=models.PROTECT, db_index=False
+    )
     source = models.CharField("来源", max_length=12, choices=Source.choices)
-    certificate_no = models.CharField("证书编号", max_length=64, blank=True)
-    issued_by = models.CharField("认定机构", max_length=100, blank=True)
+    certificate_no = models.CharField("证书编号", max_length=64, blank=True, default="", db_default="")
+    issued_by = models.CharField("认定机构", max_length=100, blank=True, default="", db_default="")
     valid_until = models.DateField("有效期至", null=True, blank=True)
     created_at = models.DateTimeField("记录时间", auto_now_add=True)
 

@@ -71,6 +71,8 @@ class LinesField(forms.CharField):
 class PolicyAdminForm(forms.ModelForm):
     materials = LinesField(label="申报材料", required=False, help_text="每行一项。")
     steps = LinesField(label="办理流程", required=False, help_text="按顺序每行一步。")
+    apply_url = forms.URLField(label="在线申报地址", required=False, assume_scheme="https")
+    video_url = forms.URLField(label="解读视频", required=False, assume_scheme="https")
 
     class Meta:
         model = Policy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -42,3 +43,33 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, c
             cursor.copy_expert(sql, buffer)
             total += pending
     return total
+
+
+@contextmanager
+def foreign_keys_validated_once(*tables: str):
+    """Bulk-load ``tables`` without per-row foreign-key triggers, then check every key in one pass.
+
+    Django's foreign keys are ``DEFERRABLE INITIALLY DEFERRED``: a COPY of millions of rows queues
+    one trigger event per row and per key, all run at COMMIT. Dropping the keys for the load and
+    re-adding them ``NOT VALID`` + ``VALIDATE`` checks the same thing with one anti-join per key.
+    Must run inside a transaction, so a failed check rolls the whole load back.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("foreign_keys_validated_once must run inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        # Checks already queued in this transaction must run before the keys can be dropped.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
+            [list(tables)],
+        )
+        keys = cursor.fetchall()
+        for table, name, _ in keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    with connection.cursor() as cursor:
+        for table, name, definition in keys:
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID')
+            cursor.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")

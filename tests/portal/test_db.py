@@ -1,0 +1,34 @@
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from enterprises.models import Enterprise, EnterpriseTag
+from portal.db import copy_rows, foreign_keys_validated_once
+from tests.factories import EnterpriseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bulk_load_with_a_dangling_key_is_refused_and_rolled_back():
+    firm = EnterpriseFactory()
+    rows = [(firm.pk, 1, "demo", "2026-01-01T00:00:00+08:00"), (999_999_999, 1, "demo", "2026-01-01T00:00:00+08:00")]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with foreign_keys_validated_once(EnterpriseTag._meta.db_table):
+            copy_rows(EnterpriseTag._meta.db_table, ["enterprise_id", "tag_id", "source", "created_at"], rows)
+    assert EnterpriseTag.objects.count() == 0
+    with connection.cursor() as cursor:  # the keys are back in place afterwards
+        cursor.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                       [EnterpriseTag._meta.db_table])  # fmt: skip
+        assert cursor.fetchone()[0] == 2
+
+
+def test_copy_rows_escapes_tabs_newlines_and_nulls():
+    firm = EnterpriseFactory()
+    text = "第一行\t含制表符\n第二行\\结尾"
+    copy_rows(
+        EnterpriseTag._meta.db_table,
+        ["enterprise_id", "tag_id", "source", "certificate_no", "issued_by", "valid_until", "created_at"],
+        [(firm.pk, 1, "import", text, "", None, "2026-01-01T00:00:00+08:00")],
+    )
+    link = EnterpriseTag.objects.get()
+    assert link.certificate_no == text and link.valid_until is None
+    assert Enterprise.objects.count() == 1
