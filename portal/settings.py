@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from portal import embedded
 
@@ -117,8 +118,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Queue names live here only; a worker started by the project consumes all of them.
-CELERY_QUEUES = ["default", "maintenance"]
+# Queues live here only; a worker started by the project consumes all of them.
+CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance")]
 CELERY_TASK_ROUTES = {"policies.tasks.*": {"queue": "maintenance"}}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

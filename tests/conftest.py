@@ -1,7 +1,30 @@
-import pytest
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
-from policies.roles import EDITOR, REVIEWER
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from policies import reference_data
+from policies.roles import EDITOR, REVIEWER, ensure_roles
 from tests.factories import UserFactory
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Reference data comes from data migrations; a transactional test's flush removes it from a reused
+    test database, so every session starts by loading it again (idempotent)."""
+    with django_db_blocker.unblock():
+        reference_data.load_reference()
+        reference_data.load_policy_labels()
+        reference_data.load_portrait_tags()
+        ensure_roles()
 
 
 @pytest.fixture
@@ -12,3 +35,42 @@ def editor(db):
 @pytest.fixture
 def reviewer(db):
     return UserFactory(username="reviewer", role=REVIEWER)
+
+
+def _worker_env() -> dict:
+    """Environment that points a separate process at the test database and the same Redis."""
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(REDIS_URL=settings.REDIS_URL, PORTAL_VAR_DIR=str(settings.VAR_DIR), DEBUG="1")
+    if str(db["HOST"]).startswith("/"):  # embedded server: same socket, test database by name
+        env["PORTAL_DB_NAME"] = db["NAME"]
+    else:
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker process on a private queue; yields the queue name.
+
+    The private queue keeps tests from being served by (or stealing from) any other worker on the
+    same Redis, such as a running demo.
+    """
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--concurrency", "1",
+         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        pytest.fail(f"Celery worker did not start:\n{proc.stdout.read()}")
+    try:
+        yield queue
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

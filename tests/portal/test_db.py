@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from enterprises.models import Enterprise, EnterpriseTag
+from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from portal.db import copy_rows, foreign_keys_validated_once
 from tests.factories import EnterpriseFactory
 
@@ -9,8 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_bulk_load_with_a_dangling_key_is_refused_and_rolled_back():
-    firm = EnterpriseFactory()
-    rows = [(firm.pk, 1, "demo", "2026-01-01T00:00:00+08:00"), (999_999_999, 1, "demo", "2026-01-01T00:00:00+08:00")]
+    firm, tag = EnterpriseFactory(), PortraitTag.objects.get(code="QUAL01")
+    when = "2026-01-01T00:00:00+08:00"
+    rows = [(firm.pk, tag.pk, "demo", when), (999_999_999, tag.pk, "demo", when)]
     with pytest.raises(IntegrityError), transaction.atomic():
         with foreign_keys_validated_once(EnterpriseTag._meta.db_table):
             copy_rows(EnterpriseTag._meta.db_table, ["enterprise_id", "tag_id", "source", "created_at"], rows)
@@ -22,12 +23,12 @@ def test_bulk_load_with_a_dangling_key_is_refused_and_rolled_back():
 
 
 def test_copy_rows_escapes_tabs_newlines_and_nulls():
-    firm = EnterpriseFactory()
+    firm, tag = EnterpriseFactory(), PortraitTag.objects.get(code="QUAL01")
     text = "第一行\t含制表符\n第二行\\结尾"
     copy_rows(
         EnterpriseTag._meta.db_table,
         ["enterprise_id", "tag_id", "source", "certificate_no", "issued_by", "valid_until", "created_at"],
-        [(firm.pk, 1, "import", text, "", None, "2026-01-01T00:00:00+08:00")],
+        [(firm.pk, tag.pk, "import", text, "", None, "2026-01-01T00:00:00+08:00")],
     )
     link = EnterpriseTag.objects.get()
     assert link.certificate_no == text and link.valid_until is None

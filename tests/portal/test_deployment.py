@@ -39,7 +39,7 @@ def test_compose_sets_only_variables_the_settings_read(compose):
 def test_worker_consumes_every_queue_the_settings_route_to(compose):
     command = compose["services"]["worker"]["command"]
     queues = re.search(r"-Q (\S+)", command).group(1).split(",")
-    assert sorted(queues) == sorted(settings.CELERY_QUEUES)
+    assert sorted(queues) == sorted(q.name for q in settings.CELERY_TASK_QUEUES)
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
     assert routed <= set(queues)
 

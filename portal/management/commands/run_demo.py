@@ -16,7 +16,7 @@ class Command(BaseCommand):
         log = settings.VAR_DIR / "celery.log"
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat", "--concurrency", "2",
-             "-Q", ",".join(settings.CELERY_QUEUES), "--loglevel", "INFO", "--logfile", str(log),
+             "-Q", ",".join(q.name for q in settings.CELERY_TASK_QUEUES), "--loglevel", "INFO", "--logfile", str(log),
              "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         )  # fmt: skip
         base = f"http://{addrport}"
