@@ -5,20 +5,13 @@ from __future__ import annotations
 from django.db import models
 
 from enterprises.validators import mask_mobile, validate_industry, validate_mobile, validate_uscc
+from portal.models import TaxonomyCategory
 
 
-class PortraitTagCategory(models.Model):
-    code = models.CharField("编码", max_length=20, unique=True)
-    name = models.CharField("名称", max_length=50, unique=True)
-    sort_order = models.PositiveSmallIntegerField("排序", default=0)
-
-    class Meta:
+class PortraitTagCategory(TaxonomyCategory):
+    class Meta(TaxonomyCategory.Meta):
         verbose_name = "画像标签大类"
         verbose_name_plural = "画像标签大类"
-        ordering = ["sort_order", "code"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class PortraitTag(models.Model):

@@ -21,11 +21,22 @@ TITLE_PATTERNS = [
     "{place}促进{category}高质量发展的实施意见",
     "{place}关于{label}的若干措施（{year}年修订）",
 ]
+# Document-number prefix (发文字号) of each issuing department in reference.json.
 DOC_PREFIX = {
-    Level.NATIONAL: ["工信部企业", "国科发", "财税", "发改高技", "商财发", "人社部发", "国知发"],
-    Level.PROVINCIAL: ["苏工信", "苏科技规", "苏财规", "苏发改", "苏商", "苏人社规", "苏政办发"],
-    Level.CITY: ["锡工信发", "锡科规", "锡财工贸", "锡发改", "锡商发", "锡人社发", "锡政办发"],
-    Level.DISTRICT: ["锡新管发", "梁政发", "锡滨政发", "惠政办发", "锡山政发", "澄政发", "宜政办发"],
+    "GWY": "国办发", "NDRC": "发改高技", "MIIT": "工信部企业", "MOST": "国科发", "MOF": "财税", "MOFCOM": "商财发",
+    "MOHRSS": "人社部发", "STA": "税总函", "CNIPA": "国知发", "JS-GOV": "苏政办发", "JS-DRC": "苏发改",
+    "JS-IIT": "苏工信", "JS-ST": "苏科技规", "JS-FIN": "苏财规", "JS-COM": "苏商", "JS-HRSS": "苏人社规",
+    "JS-TAX": "苏税发", "JS-AMR": "苏市监", "WX-GOV": "锡政办发", "WX-DRC": "锡发改", "WX-IIT": "锡工信发",
+    "WX-ST": "锡科规", "WX-FIN": "锡财工贸", "WX-COM": "锡商发", "WX-HRSS": "锡人社发", "WX-AMR": "锡市监",
+    "WX-DATA": "锡数据", "WX-EE": "锡环发", "WX-FO": "锡金办", "LX-GOV": "梁政发", "XS-GOV": "锡山政发",
+    "HS-GOV": "惠政办发", "BH-GOV": "锡滨政发", "XW-GOV": "锡新管发", "JK-GOV": "锡经开发", "JY-GOV": "澄政发",
+    "YX-GOV": "宜政办发", "XW-ST": "新科发", "BH-ST": "滨科发", "HS-IIT": "惠工信发",
+}  # fmt: skip
+# Where each level's service counter is (受理地址).
+SERVICE_HALL = {
+    Level.NATIONAL: "无锡市政务服务中心（观山路199号）",
+    Level.PROVINCIAL: "无锡市政务服务中心（观山路199号）",
+    Level.CITY: "无锡市政务服务中心（观山路199号）",
 }
 PLACE = {Level.NATIONAL: "", Level.PROVINCIAL: "江苏省", Level.CITY: "无锡市"}
 BENEFICIARIES = [
@@ -128,13 +139,14 @@ def generate_policies(*, count: int, seed: int = 20261122) -> int:
             start = min(start, end - datetime.timedelta(days=20))
         beneficiary = rng.choice(BENEFICIARIES)
         year = today.year - rng.randint(0, 2)
+        hall = SERVICE_HALL.get(level) or f"无锡市{place}政务服务中心"
         conditions = rng.sample(CONDITIONS, k=rng.randint(3, 5))
         no_application = delivery == Policy.Delivery.NO_APPLICATION
         policies.append(
             Policy(
                 title=title,
                 short_title=main.name[:12],
-                doc_number=f"{rng.choice(DOC_PREFIX[level])}〔{year}〕{rng.randint(1, 180)}号",
+                doc_number=f"{DOC_PREFIX.get(dept.code, '锡政发')}〔{year}〕{rng.randint(1, 180)}号",
                 level=level,
                 region=region,
                 summary=f"对{beneficiary}，围绕{main.name}给予支持，单个企业最高不超过{amount}万元。",
@@ -152,7 +164,7 @@ def generate_policies(*, count: int, seed: int = 20261122) -> int:
                 valid_until=valid_until,
                 contact_office=f"{dept.name}{rng.choice(['企业服务处', '综合处', '政策法规科', '产业发展科'])}",
                 contact_phone=f"0510-{rng.randint(80000000, 88999999)}",
-                contact_address=f"无锡市{place or '观山路'}{rng.randint(1, 300)}号政务服务中心{rng.randint(1, 5)}楼",
+                contact_address=f"{hall}{rng.randint(1, 5)}楼综合窗口",
                 apply_url="",
                 interpretation=f"一句话读懂：{beneficiary}，符合条件即可享受{main.name}支持，最高{amount}万元。",
                 status=status,

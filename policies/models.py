@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from portal.models import TaxonomyCategory
+
 
 class Level(models.TextChoices):
     NATIONAL = "national", "国家级"
@@ -50,18 +52,10 @@ class Department(models.Model):
         return self.name
 
 
-class PolicyLabelCategory(models.Model):
-    code = models.CharField("编码", max_length=20, unique=True)
-    name = models.CharField("名称", max_length=50, unique=True)
-    sort_order = models.PositiveSmallIntegerField("排序", default=0)
-
-    class Meta:
+class PolicyLabelCategory(TaxonomyCategory):
+    class Meta(TaxonomyCategory.Meta):
         verbose_name = "政策标签大类"
         verbose_name_plural = "政策标签大类"
-        ordering = ["sort_order", "code"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class PolicyLabel(models.Model):

@@ -21,34 +21,34 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_policy_labels(apps=global_apps) -> int:
-    category_model = apps.get_model("policies", "PolicyLabelCategory")
-    label_model = apps.get_model("policies", "PolicyLabel")
+def _load_taxonomy(
+    apps, app_label: str, models: tuple[str, str], path: Path, items: str, copy: tuple[str, ...] = ()
+) -> int:
+    """Create missing categories and items of one taxonomy file; ``copy`` names category keys items inherit."""
+    category_model = apps.get_model(app_label, models[0])
+    item_model = apps.get_model(app_label, models[1])
     created = 0
-    for order, cat in enumerate(_read(POLICY_LABELS_FILE)["categories"], 1):
+    for order, cat in enumerate(_read(path)["categories"], 1):
         category, _ = category_model.objects.get_or_create(
             code=cat["code"], defaults={"name": cat["name"], "sort_order": order}
         )
-        for code, name in cat["labels"]:
-            _, was_created = label_model.objects.get_or_create(code=code, defaults={"name": name, "category": category})
-            created += was_created
-    return created
-
-
-def load_portrait_tags(apps=global_apps) -> int:
-    category_model = apps.get_model("enterprises", "PortraitTagCategory")
-    tag_model = apps.get_model("enterprises", "PortraitTag")
-    created = 0
-    for order, cat in enumerate(_read(PORTRAIT_TAGS_FILE)["categories"], 1):
-        category, _ = category_model.objects.get_or_create(
-            code=cat["code"], defaults={"name": cat["name"], "sort_order": order}
-        )
-        for code, name in cat["tags"]:
-            _, was_created = tag_model.objects.get_or_create(
-                code=code, defaults={"name": name, "category": category, "kind": cat["kind"]}
+        defaults = {key: cat[key] for key in copy}
+        for code, name in cat[items]:
+            _, was_created = item_model.objects.get_or_create(
+                code=code, defaults={"name": name, "category": category, **defaults}
             )
             created += was_created
     return created
+
+
+def load_policy_labels(apps=global_apps) -> int:
+    return _load_taxonomy(apps, "policies", ("PolicyLabelCategory", "PolicyLabel"), POLICY_LABELS_FILE, "labels")
+
+
+def load_portrait_tags(apps=global_apps) -> int:
+    return _load_taxonomy(
+        apps, "enterprises", ("PortraitTagCategory", "PortraitTag"), PORTRAIT_TAGS_FILE, "tags", copy=("kind",)
+    )
 
 
 def load_reference(apps=global_apps) -> int:
