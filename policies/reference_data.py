@@ -15,6 +15,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 POLICY_LABELS_FILE = BASE_DIR / "policies" / "data" / "policy_labels.json"
 PORTRAIT_TAGS_FILE = BASE_DIR / "enterprises" / "data" / "portrait_tags.json"
 REFERENCE_FILE = BASE_DIR / "policies" / "data" / "reference.json"
+SIZE_STANDARD_FILE = BASE_DIR / "enterprises" / "data" / "size_standard_2011.json"
+TAG_RULES_FILE = BASE_DIR / "enterprises" / "data" / "tag_rules.json"
 
 
 def _read(path: Path) -> dict:
@@ -67,5 +69,40 @@ def load_reference(apps=global_apps) -> int:
         _, was_created = department_model.objects.get_or_create(
             code=code, defaults={"name": name, "level": level, "region": region}
         )
+        created += was_created
+    return created
+
+
+def load_size_standard(apps=global_apps) -> int:
+    standard_model = apps.get_model("enterprises", "SizeStandard")
+    threshold_model = apps.get_model("enterprises", "SizeThreshold")
+    data = _read(SIZE_STANDARD_FILE)
+    standard, created = standard_model.objects.get_or_create(
+        name=data["name"], defaults={"effective_from": data["effective_from"], "is_active": True}
+    )
+    if created:
+        threshold_model.objects.bulk_create(
+            threshold_model(
+                standard=standard,
+                industry_group=group["group"],
+                industry_prefixes=group["prefixes"],
+                size_class=size,
+                min_employees=group[size].get("employees"),
+                min_revenue=group[size].get("revenue"),
+                min_assets=group[size].get("assets"),
+            )
+            for group in data["groups"]
+            for size in ("large", "medium", "small")
+        )
+    return int(created)
+
+
+def load_tag_rules(apps=global_apps) -> int:
+    rule_model = apps.get_model("enterprises", "TagRule")
+    tag_model = apps.get_model("enterprises", "PortraitTag")
+    tags = dict(tag_model.objects.values_list("code", "id"))
+    created = 0
+    for kind, value, tag_code in _read(TAG_RULES_FILE)["rules"]:
+        _, was_created = rule_model.objects.get_or_create(kind=kind, value=value, tag_id=tags[tag_code])
         created += was_created
     return created

@@ -120,7 +120,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues live here only; a worker started by the project consumes all of them.
 CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance")]
-CELERY_TASK_ROUTES = {"policies.tasks.*": {"queue": "maintenance"}}
+CELERY_TASK_ROUTES = {
+    "policies.tasks.*": {"queue": "maintenance"},
+    "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
+    "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
+}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -128,6 +132,14 @@ CELERY_BEAT_SCHEDULE = {
     "expire-policies-daily": {
         "task": "policies.tasks.expire_policies",
         "schedule": crontab(hour=0, minute=10),
+    },
+    "expire-qualifications-daily": {
+        "task": "enterprises.tasks.expire_qualifications",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "refresh-derived-tags-nightly": {
+        "task": "enterprises.tasks.refresh_derived_tags",
+        "schedule": crontab(hour=1, minute=0),
     },
 }
 

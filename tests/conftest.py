@@ -24,6 +24,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         reference_data.load_reference()
         reference_data.load_policy_labels()
         reference_data.load_portrait_tags()
+        reference_data.load_size_standard()
+        reference_data.load_tag_rules()
         ensure_roles()
 
 
