@@ -1,41 +1,52 @@
-"""Run benchmarks in a scratch database: ``python -m bench [name …]`` (default: all).
+"""Run benchmarks, each in its own process and scratch database: ``python -m bench [name …]``.
 
-Each benchmark prints a table with the dataset size and the comparison it makes. The scratch
-database (``<name>_bench``) is created fresh, migrated, and dropped at the end.
+Each benchmark prints a table with the dataset size and the comparison it makes. Its own process
+makes the peak-memory figure its own; the scratch database (``<name>_bench``) is created fresh,
+migrated, and dropped at the end.
 """
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+BENCHMARKS = ["seed", "import"]
 
 
-def main() -> int:
+def run_one(name: str) -> None:
     django.setup()
     from django.db import connection
 
-    from bench import seed
+    from bench import import_bench, seed
 
-    benchmarks = {"seed": seed.run}
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("names", nargs="*", choices=[[], *benchmarks], default=[])
-    args = parser.parse_args()
-    names = args.names or list(benchmarks)
-
+    runner = {"seed": seed.run, "import": import_bench.run}[name]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{connection.settings_dict['NAME']}_bench"
     started = time.monotonic()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    print(f"scratch database {connection.settings_dict['NAME']} ready in {time.monotonic() - started:.1f} s")
+    print(f"[{name}] scratch database {connection.settings_dict['NAME']} ready in {time.monotonic() - started:.1f} s")
     try:
-        for name in names:
-            benchmarks[name]()
+        runner()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    args = parser.parse_args()
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+    names = args.names or BENCHMARKS
+    if len(names) == 1:
+        run_one(names[0])
+        return 0
+    failed = [n for n in names if subprocess.run([sys.executable, "-m", "bench", n], check=False).returncode]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -6,23 +6,12 @@ import time
 
 from django.db import connection, transaction
 
+from bench.table import print_table
 from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise, EnterpriseTag
 
 CITY = int(os.environ.get("BENCH_ENTERPRISES", 1_110_000))
 ORM_SAMPLE = int(os.environ.get("BENCH_ORM_SAMPLE", 100_000))
-
-
-def _table(rows: list[tuple]) -> None:
-    """Print rows as an aligned text table; the first row is the header."""
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        cells = [
-            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def _bulk_create_copy_of(count: int) -> float:
@@ -60,7 +49,7 @@ def run() -> None:
         size_mb = cursor.fetchone()[0] / 1024 / 1024
     orm_seconds = _bulk_create_copy_of(min(ORM_SAMPLE, CITY))
     orm_rate = min(ORM_SAMPLE, CITY) / orm_seconds
-    _table(
+    print_table(
         [
             ("method", "firms", "tag links", "seconds", "firms/s", "peak RSS MB"),
             ("COPY (seed_demo)", f"{CITY:,}", f"{links:,}", f"{copy_seconds:.1f}", f"{CITY / copy_seconds:,.0f}",

@@ -12,10 +12,12 @@ import io
 import itertools
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from enterprises.derivation import Rules, derive
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from enterprises.validators import INDUSTRY_SECTIONS, USCC_CHARSET, uscc_check_char
 from policies.models import Region
@@ -70,27 +72,10 @@ SECTION_WEIGHTS = {
 DISTRICT_WEIGHTS = [14, 11, 12, 12, 17, 6, 16, 12]
 SIZE_WEIGHTS = [("micro", 70), ("small", 22), ("medium", 6.5), ("large", 1.5)]
 TECH_DIVISIONS = {"C27", "C34", "C35", "C38", "C39", "C40", "I63", "I64", "I65", "M73", "M74", "M75"}
-# GB/T 4754 division -> industry-domain tag codes (INDU…) a firm there may carry.
-DOMAIN_BY_DIVISION = {
-    "C39": ["INDU25", "INDU02", "INDU26", "INDU21", "INDU01"],
-    "C38": ["INDU08", "INDU06", "INDU16"],
-    "C27": ["INDU03"],
-    "C35": ["INDU13", "INDU08", "INDU20"],
-    "C34": ["INDU08", "INDU19", "INDU20"],
-    "C36": ["INDU09", "INDU17"],
-    "C37": ["INDU30", "INDU28", "INDU29"],
-    "C26": ["INDU23", "INDU07"],
-    "C17": ["INDU22"], "C18": ["INDU22"],
-    "C31": ["INDU24"], "C32": ["INDU24", "INDU07"],
-    "C13": ["INDU38"], "C14": ["INDU38"], "C15": ["INDU38"],
-    "I63": ["INDU04", "INDU11", "INDU12"], "I64": ["INDU04", "INDU11", "INDU12", "INDU01"],
-    "I65": ["INDU04", "INDU05", "INDU12", "INDU01"],
-    "D44": ["INDU06", "INDU14", "INDU15", "INDU16"],
-    "M73": ["INDU34", "INDU07"], "M74": ["INDU34", "INDU33"], "M75": ["INDU10"],
-}  # fmt: skip
-DOMAIN_BY_SECTION = {
-    "A": ["INDU37"], "E": ["INDU39"], "F": ["INDU42"], "G": ["INDU31"], "H": ["INDU43"], "J": ["INDU41"],
-    "K": ["INDU40"], "P": ["INDU44"], "Q": ["INDU45"], "R": ["INDU35", "INDU36"], "N": ["INDU10"],
+# Finer GB/T 4754 codes some firms carry, so the industry-domain rules (TagRule) have something to find.
+SUBCLASSES = {
+    "C39": ["C3973", "C3976", "C3982", "C3921"], "C35": ["C3562", "C3581"], "C38": ["C3825"], "C34": ["C3491"],
+    "C37": ["C3711", "C3731", "C3741"], "I65": ["I6520", "I6510"], "M74": ["M7452", "M7491"], "D44": ["D4415", "D4416"],
 }  # fmt: skip
 # Qualification tags: code, issuing body, and probability by (is_tech, size).
 QUALIFICATIONS = [
@@ -152,11 +137,6 @@ def _size_figures(rng: random.Random, size: str, section: str) -> tuple[int, flo
     return rng.randint(1, 19) if industrial else rng.randint(1, 9), rng.uniform(5, 299)
 
 
-def _age_tag(founded: datetime.date, today: datetime.date) -> str:
-    years = (today - founded).days / 365.25
-    return "AGE01" if years < 1 else "AGE02" if years < 3 else "AGE03" if years < 5 else "AGE04"
-
-
 def _load_tag_ids() -> TagIds:
     rows = PortraitTag.objects.values_list("code", "id", "category__code")
     by_code = {code: pk for code, pk, _ in rows}
@@ -167,25 +147,23 @@ def _load_tag_ids() -> TagIds:
 ENTERPRISE_COLUMNS = [
     "id", "uscc", "name", "short_name", "legal_representative", "contact_name", "contact_mobile",
     "region_id", "industry", "size_class", "founded_on", "registered_capital", "employees", "annual_revenue",
-    "sms_opt_out", "sms_opt_out_at", "created_at", "updated_at",
+    "derived_tags", "derived_at", "sms_opt_out", "sms_opt_out_at", "created_at", "updated_at",
 ]  # fmt: skip
 TAG_COLUMNS = ["enterprise_id", "tag_id", "source", "certificate_no", "issued_by", "valid_until", "created_at"]
 
 
 def generate_enterprises(*, count: int, seed: int = 20261122, chunk: int = 50_000, progress=None) -> int:
-    """Append ``count`` demo firms (with tags) and return how many tag links were written."""
+    """Append ``count`` demo firms and return how many tag links were written (derived tags live on the firm)."""
     rng = random.Random(seed)
     today = timezone.localdate()
     now = timezone.now().isoformat()
     tags = _load_tag_ids()
+    rules = Rules.load()
     districts = list(Region.objects.filter(parent__isnull=False).order_by("sort_order").values_list("id", "code"))
-    district_tag = {rid: tags.by_code[f"DIST{i:02d}"] for i, (rid, _) in enumerate(districts, 1)}
     pick_district = _weighted(districts, DISTRICT_WEIGHTS[: len(districts)])
     sections = list(SECTION_WEIGHTS)
     pick_section = _weighted(sections, list(SECTION_WEIGHTS.values()))
     pick_size = _weighted([s for s, _ in SIZE_WEIGHTS], [w for _, w in SIZE_WEIGHTS])
-    section_tag = {s: tags.by_code[f"GBHY{i:02d}"] for i, s in enumerate(INDUSTRY_SECTIONS, 1)}
-    size_tag = {"large": "SIZE01", "medium": "SIZE02", "small": "SIZE03", "micro": "SIZE04"}
     own_pick = _weighted(["OWN04", "OWN05", "OWN01", "OWN06", "OWN07"], [88, 5, 2, 2, 3])
     form_pick = _weighted(["ZTLX01", "ZTLX02", "ZTLX03", "ZTLX04", "ZTLX07"], [82, 7, 5, 3, 3])
     valid_until = (today + datetime.timedelta(days=700)).isoformat()
@@ -204,6 +182,8 @@ def generate_enterprises(*, count: int, seed: int = 20261122, chunk: int = 50_00
                 section = pick_section(rng)
                 _, first, last = INDUSTRY_SECTIONS[section]
                 division = f"{section}{rng.randint(first, last):02d}"
+                if division in SUBCLASSES and rng.random() < 0.4:
+                    division = rng.choice(SUBCLASSES[division])
                 size = pick_size(rng)
                 employees, revenue = _size_figures(rng, size, section)
                 # Newer firms are more numerous: square the uniform draw towards today.
@@ -216,27 +196,21 @@ def generate_enterprises(*, count: int, seed: int = 20261122, chunk: int = 50_00
                 mobile = "" if rng.random() < 0.03 else rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
                 opted_out = rng.random() < 0.01
                 capital = round(revenue * rng.uniform(0.05, 0.6), 2)
+                revenue = Decimal(f"{revenue:.2f}")
+                size, derived = derive(
+                    rules, region_id=region_id, industry=division, employees=employees, revenue=revenue,
+                    assets=None, founded_on=founded, given_size=size, today=today,
+                )  # fmt: skip
                 firms.write(
                     f"{eid}\t{demo_uscc(eid, region_code)}\t{name}\t{zihao}{trade}\t{person}\t{contact}\t{mobile}\t"
                     f"{region_id}\t{division}\t{size}\t{founded.isoformat()}\t{capital:.2f}\t{employees}\t"
-                    f"{revenue:.2f}\t{'t' if opted_out else 'f'}\t{now if opted_out else chr(92) + 'N'}\t{now}\t{now}\n"
+                    f"{revenue:.2f}\t{{{','.join(map(str, derived))}}}\t{now}\t{'t' if opted_out else 'f'}\t"
+                    f"{now if opted_out else chr(92) + 'N'}\t{now}\t{now}\n"
                 )
-                firm_tags = {
-                    district_tag[region_id]: "derived",
-                    section_tag[section]: "derived",
-                    tags.by_code[size_tag[size]]: "derived",
-                    tags.by_code[_age_tag(founded, today)]: "derived",
-                    tags.by_code[own_pick(rng)]: "demo",
-                    tags.by_code[form_pick(rng)]: "demo",
-                }
-                if size != "large":
-                    firm_tags[tags.by_code["SIZE05"]] = "derived"
+                firm_tags = {tags.by_code[own_pick(rng)]: "demo", tags.by_code[form_pick(rng)]: "demo"}
                 if section in "BCD" and revenue >= 2000:
-                    firm_tags[tags.by_code["SIZE06"]] = "derived"
-                for code in DOMAIN_BY_DIVISION.get(division, DOMAIN_BY_SECTION.get(section, [])):
-                    if rng.random() < 0.55:
-                        firm_tags[tags.by_code[code]] = "derived"
-                is_tech = division in TECH_DIVISIONS
+                    firm_tags[tags.by_code["SIZE06"]] = "import"  # the statistics bureau's 规上 list
+                is_tech = division[:3] in TECH_DIVISIONS
                 factor = SIZE_FACTOR[size]
                 certs = []
                 for code, issuer, probability in QUALIFICATIONS:

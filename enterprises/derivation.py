@@ -1,131 +1,174 @@
-"""Derived portrait tags, computed set-based from rules kept as data (TagRule, SizeThreshold).
+"""Derived portrait tags and size class, from rules kept as data (TagRule, SizeThreshold).
 
-Size class follows 工信部联企业〔2011〕300号: a firm is large/medium/small when it meets every
-bound of that class for its industry, micro when it misses a small-class bound, and unknown (left
-as it was) when the data to decide are missing. Age buckets, district and industry-domain tags come
-from ``TagRule`` rows. Only differences are written, so refreshing unchanged firms writes nothing.
+Size class follows 工信部联企业〔2011〕300号: a firm is large/medium/small when it meets every bound
+of that class for its industry group, micro when it misses a bound of the small class, and unknown
+when a figure needed to decide is missing. Age buckets, district and industry-domain tags come from
+``TagRule`` rows. One implementation (this module) serves the importer, the seeder and the nightly
+refresh; the refresh reads firms in bulk and writes back only those whose result changed.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
 
-from enterprises.models import Enterprise, EnterpriseTag, SizeStandard, SizeThreshold, TagRule
+from enterprises.models import Enterprise, SizeStandard, TagRule
 
 FIRMS = Enterprise._meta.db_table
-LINKS = EnterpriseTag._meta.db_table
+SIZE_ORDER = ("large", "medium", "small")
+Bounds = tuple[int | None, Decimal | None, Decimal | None]  # employees, revenue, assets
 
 
-def _size_tables(cursor) -> bool:
-    """Temp tables of the active size standard: prefix → group, and group → bounds per size class."""
-    standard = SizeStandard.objects.filter(is_active=True).first()
-    if standard is None:
-        return False
-    rows = list(SizeThreshold.objects.filter(standard=standard))
-    prefixes = {(p.strip(), t.industry_group) for t in rows for p in t.industry_prefixes.split(",") if p.strip()}
-    cursor.execute(
-        "DROP TABLE IF EXISTS size_prefix; CREATE TEMP TABLE size_prefix (prefix text PRIMARY KEY, grp text);"
-        "DROP TABLE IF EXISTS size_bounds; CREATE TEMP TABLE size_bounds "
-        "(grp text, size text, min_emp int, min_rev numeric, min_assets numeric, PRIMARY KEY (grp, size));"
-    )
-    cursor.executemany("INSERT INTO size_prefix VALUES (%s, %s)", sorted(prefixes))
-    cursor.executemany(
-        "INSERT INTO size_bounds VALUES (%s, %s, %s, %s, %s)",
-        [(t.industry_group, t.size_class, t.min_employees, t.min_revenue, t.min_assets) for t in rows],
-    )
-    return True
+@dataclass(frozen=True)
+class Rules:
+    group_by_prefix: dict[str, str]  # industry code prefix ("*" = any other industry) -> group
+    bounds: dict[str, dict[str, Bounds]]  # group -> size -> lower bounds
+    region_tags: dict[int, tuple[int, ...]]  # region id -> tag ids
+    size_tags: dict[str, tuple[int, ...]]
+    industry_tags: dict[str, tuple[int, ...]]  # code prefix -> tag ids
+    age_tags: tuple[tuple[int, int | None, int], ...]  # [from, to) years -> tag id
+
+    @classmethod
+    def load(cls) -> Rules:
+        from policies.models import Region
+
+        group_by_prefix: dict[str, str] = {}
+        bounds: dict[str, dict[str, Bounds]] = defaultdict(dict)
+        standard = SizeStandard.objects.filter(is_active=True).prefetch_related("thresholds").first()
+        for threshold in standard.thresholds.all() if standard else []:
+            for prefix in threshold.industry_prefixes.split(","):
+                group_by_prefix[prefix.strip()] = threshold.industry_group
+            bounds[threshold.industry_group][threshold.size_class] = (
+                threshold.min_employees,
+                threshold.min_revenue,
+                threshold.min_assets,
+            )
+        region_ids = dict(Region.objects.values_list("code", "id"))
+        region_tags, size_tags, industry_tags = defaultdict(list), defaultdict(list), defaultdict(list)
+        age_tags = []
+        for kind, value, tag_id in TagRule.objects.filter(is_active=True).values_list("kind", "value", "tag_id"):
+            if kind == TagRule.Kind.REGION and value in region_ids:
+                region_tags[region_ids[value]].append(tag_id)
+            elif kind == TagRule.Kind.SIZE:
+                size_tags[value].append(tag_id)
+            elif kind == TagRule.Kind.INDUSTRY:
+                industry_tags[value.upper()].append(tag_id)
+            elif kind == TagRule.Kind.AGE:
+                low, _, high = value.partition("-")
+                age_tags.append((int(low or 0), int(high) if high else None, tag_id))
+        return cls(
+            group_by_prefix,
+            dict(bounds),
+            {k: tuple(v) for k, v in region_tags.items()},
+            {k: tuple(v) for k, v in size_tags.items()},
+            {k: tuple(v) for k, v in industry_tags.items()},
+            tuple(age_tags),
+        )
+
+    def size_class(self, industry: str, employees, revenue, assets) -> str | None:
+        """The size class the standard gives, or None when the figures it needs are missing."""
+        if not industry:
+            return None
+        group = (
+            self.group_by_prefix.get(industry[:4])
+            or self.group_by_prefix.get(industry[:3])
+            or self.group_by_prefix.get(industry[:1])
+            or self.group_by_prefix.get("*")
+        )
+        if group is None:
+            return None
+        figures = (employees, revenue, assets)
+        for size in SIZE_ORDER:
+            met = _meets(self.bounds[group][size], figures)
+            if met:
+                return size
+            if met is None:
+                return None  # cannot tell whether it reaches this class
+        return "micro"
+
+    def tags(self, *, region_id, industry: str, size_class: str, founded_on, today: datetime.date) -> list[int]:
+        found: set[int] = set()
+        if region_id is not None:
+            found.update(self.region_tags.get(region_id, ()))
+        if size_class:
+            found.update(self.size_tags.get(size_class, ()))
+        if industry:
+            for length in (1, 3, 4, 5):
+                if len(industry) >= length:
+                    found.update(self.industry_tags.get(industry[:length], ()))
+        if founded_on is not None:
+            years = whole_years(founded_on, today)
+            for low, high, tag_id in self.age_tags:
+                if years >= low and (high is None or years < high):
+                    found.add(tag_id)
+        return sorted(found)
 
 
-def _meets(size: str) -> str:
-    """SQL: TRUE when every bound of ``size`` is known and met, NULL when a needed figure is missing."""
-    b = f"b_{size}"
-    return (
-        f"((({b}.min_emp IS NULL) OR e.employees >= {b}.min_emp) AND "
-        f"(({b}.min_rev IS NULL) OR e.annual_revenue >= {b}.min_rev) AND "
-        f"(({b}.min_assets IS NULL) OR e.total_assets >= {b}.min_assets))"
-    )
+def _meets(bounds: Bounds, figures) -> bool | None:
+    """True when every bound is met, False when one is known to be missed, None when undecidable."""
+    unknown = False
+    for bound, figure in zip(bounds, figures, strict=True):
+        if bound is None:
+            continue
+        if figure is None:
+            unknown = True
+        elif figure < bound:
+            return False
+    return None if unknown else True
 
 
-SIZE_SQL = f"""
-UPDATE {FIRMS} AS f SET size_class = d.size, updated_at = now()
-FROM (
-  SELECT e.id,
-    CASE WHEN {_meets("large")} THEN 'large'
-         WHEN {_meets("medium")} THEN 'medium'
-         WHEN {_meets("small")} THEN 'small'
-         WHEN NOT {_meets("small")} THEN 'micro'
-    END AS size
-  FROM {FIRMS} e
-  {{scope}}
-  JOIN size_prefix p ON p.prefix = COALESCE(
-    (SELECT prefix FROM size_prefix WHERE prefix = left(e.industry, 4)),
-    (SELECT prefix FROM size_prefix WHERE prefix = left(e.industry, 3)),
-    (SELECT prefix FROM size_prefix WHERE prefix = left(e.industry, 1)),
-    '*')
-  JOIN size_bounds b_large ON b_large.grp = p.grp AND b_large.size = 'large'
-  JOIN size_bounds b_medium ON b_medium.grp = p.grp AND b_medium.size = 'medium'
-  JOIN size_bounds b_small ON b_small.grp = p.grp AND b_small.size = 'small'
-  WHERE e.industry <> ''
-) d
-WHERE f.id = d.id AND d.size IS NOT NULL AND f.size_class IS DISTINCT FROM d.size
-"""
-
-DESIRED_SQL = f"""
-DROP TABLE IF EXISTS derived_desired;
-CREATE TEMP TABLE derived_desired AS
-SELECT DISTINCT e.id AS enterprise_id, r.tag_id
-FROM {FIRMS} e
-{{scope}}
-JOIN policies_region reg ON reg.id = e.region_id
-JOIN {TagRule._meta.db_table} r ON r.is_active AND r.kind = 'region' AND r.value = reg.code
-UNION
-SELECT e.id, r.tag_id FROM {FIRMS} e {{scope}}
-JOIN {TagRule._meta.db_table} r ON r.is_active AND r.kind = 'size' AND r.value = e.size_class
-UNION
-SELECT e.id, r.tag_id FROM {FIRMS} e {{scope}}
-CROSS JOIN LATERAL (VALUES (left(e.industry, 1)), (left(e.industry, 3)), (left(e.industry, 4)),
-                           (left(e.industry, 5))) AS p(prefix)
-JOIN {TagRule._meta.db_table} r ON r.is_active AND r.kind = 'industry' AND r.value = p.prefix
-WHERE e.industry <> '' AND (length(p.prefix) = 1 OR length(p.prefix) >= 3)
-UNION
-SELECT e.id, r.tag_id FROM {FIRMS} e {{scope}}
-JOIN {TagRule._meta.db_table} r ON r.is_active AND r.kind = 'age'
-  AND extract(year FROM age(%(today)s::date, e.founded_on)) >= split_part(r.value, '-', 1)::int
-  AND (split_part(r.value, '-', 2) = ''
-       OR extract(year FROM age(%(today)s::date, e.founded_on)) < split_part(r.value, '-', 2)::int)
-WHERE e.founded_on IS NOT NULL;
-"""
+def whole_years(start: datetime.date, on: datetime.date) -> int:
+    """Completed years from ``start`` to ``on`` (a firm founded 2020-06-30 is 5 on 2025-06-30)."""
+    return on.year - start.year - ((on.month, on.day) < (start.month, start.day))
 
 
-def derived_tags_refresh(*, scope_table: str | None = None, today: datetime.date | None = None) -> dict[str, int]:
-    """Recompute size class and derived tags for the firms in ``scope_table`` (a table of ``id``), or all firms.
+def derive(rules: Rules, *, region_id, industry, employees, revenue, assets, founded_on, given_size, today):
+    """(size class, derived tag ids) for one firm's values."""
+    size = rules.size_class(industry, employees, revenue, assets) or given_size or ""
+    return size, rules.tags(region_id=region_id, industry=industry, size_class=size, founded_on=founded_on, today=today)
 
-    Returns how many size classes changed and how many derived tag links were added and removed.
+
+def derived_tags_refresh(*, scope_table: str | None = None, today: datetime.date | None = None) -> int:
+    """Recompute size class and derived tags for the firms in ``scope_table`` (ids) or all firms.
+
+    Reads in bulk with a server-side cursor, computes in Python, and writes back only the firms
+    whose result changed with one COPY and one UPDATE. Returns how many firms changed.
     """
+    rules = Rules.load()
     today = today or timezone.localdate()
     scope = f"JOIN {scope_table} scope ON scope.id = e.id" if scope_table else ""
-    scope_links = f"AND t.enterprise_id IN (SELECT id FROM {scope_table})" if scope_table else ""
+    changed = io.StringIO()
+    count = 0
     with connection.cursor() as cursor:
-        sizes = 0
-        if _size_tables(cursor):
-            cursor.execute(SIZE_SQL.format(scope=scope))
-            sizes = cursor.rowcount
-        cursor.execute(DESIRED_SQL.format(scope=scope), {"today": today})
-        cursor.execute("CREATE INDEX ON derived_desired (enterprise_id, tag_id); ANALYZE derived_desired")
         cursor.execute(
-            f"""DELETE FROM {LINKS} t WHERE t.source = 'derived' {scope_links}
-                AND NOT EXISTS (SELECT 1 FROM derived_desired d
-                                WHERE d.enterprise_id = t.enterprise_id AND d.tag_id = t.tag_id)"""
+            "DROP TABLE IF EXISTS derived_fix; CREATE TEMP TABLE derived_fix (id bigint, size text, tags bigint[])"
         )
-        removed = cursor.rowcount
+    reader = connection.connection.cursor(name="derived_refresh")
+    reader.itersize = 20_000
+    reader.execute(
+        f"SELECT e.id, e.region_id, e.industry, e.employees, e.annual_revenue, e.total_assets, e.founded_on, "
+        f"e.size_class, e.derived_tags FROM {FIRMS} e {scope}"
+    )
+    for pk, region_id, industry, employees, revenue, assets, founded_on, size, tags in reader:
+        new_size, new_tags = derive(
+            rules, region_id=region_id, industry=industry, employees=employees, revenue=revenue, assets=assets,
+            founded_on=founded_on, given_size=size, today=today,
+        )  # fmt: skip
+        if new_size != size or new_tags != tags:
+            changed.write(f"{pk}\t{new_size}\t{{{','.join(map(str, new_tags))}}}\n")
+            count += 1
+    reader.close()
+    changed.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert("COPY derived_fix (id, size, tags) FROM STDIN", changed)
         cursor.execute(
-            f"""INSERT INTO {LINKS} (enterprise_id, tag_id, source, certificate_no, issued_by, created_at)
-                SELECT enterprise_id, tag_id, 'derived', '', '', now() FROM derived_desired
-                ON CONFLICT (enterprise_id, tag_id) DO NOTHING"""
+            f"UPDATE {FIRMS} f SET size_class = x.size, derived_tags = x.tags, derived_at = now() "
+            f"FROM derived_fix x WHERE f.id = x.id; DROP TABLE derived_fix"
         )
-        added = cursor.rowcount
-        cursor.execute("DROP TABLE derived_desired")
-    return {"size_changed": sizes, "added": added, "removed": removed}
+    return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from enterprises.validators import mask_mobile, validate_industry, validate_mobile, validate_uscc
@@ -66,6 +67,10 @@ class Enterprise(models.Model):
     annual_revenue = models.DecimalField("营业收入（万元）", max_digits=14, decimal_places=2, null=True, blank=True)
     total_assets = models.DecimalField("资产总额（万元）", max_digits=14, decimal_places=2, null=True, blank=True)
     tags = models.ManyToManyField(PortraitTag, through="EnterpriseTag", verbose_name="画像标签", related_name="+")
+    # Tags derived by TagRule from the columns above (district, industry, size, age): PortraitTag ids,
+    # kept on the row because they follow the data and number several per firm.
+    derived_tags = ArrayField(models.BigIntegerField(), verbose_name="推导标签", default=list, blank=True)
+    derived_at = models.DateTimeField("标签推导时间", null=True, blank=True)
     sms_opt_out = models.BooleanField("已退订短信", default=False)
     sms_opt_out_at = models.DateTimeField("退订时间", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
+import queue
 import tempfile
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -17,19 +20,20 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enterprises.derivation import derived_tags_refresh
+from enterprises.derivation import Rules, derived_tags_refresh
 from enterprises.importing.columns import map_headers
-from enterprises.importing.merge import CHANGES, FIRMS, LINKS, Stage, merge_register
-from enterprises.importing.readers import NotATable, open_table
+from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge, stage_line
+from enterprises.importing.readers import NotATable, Table, open_table
 from enterprises.importing.rows import RowError, RowValidator
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
 from policies.models import Region
 from portal.db import foreign_keys_validated_once
 
-# Above this many staged rows, foreign keys are checked once per load instead of once per row. The
-# price is an exclusive lock on the register while the merge runs (seconds, not the whole import).
-BULK_THRESHOLD = 50_000
+# Files above this size (about 10,000 rows) are merged with foreign keys checked once per load
+# instead of once per row. The price is an exclusive lock on the register while that import runs.
+BULK_BYTES = 2_000_000
 ERROR_PREVIEW = 200
+IMPORT_LOCK = 4_754_2017  # advisory lock key held by the running import
 Progress = Callable[[str, float, int], None]
 
 
@@ -93,23 +97,27 @@ def _lookups() -> tuple[dict[str, int], dict[str, int]]:
 
 def enterprise_import(
     *,
-    source: str | Path | BinaryIO,
+    source: str | Path | BinaryIO | None = None,
+    table: Table | None = None,
     encoding: str | None = None,
     dry_run: bool = False,
     job_id: int | None = None,
     report_path: Path | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import a register file: every good row is upserted by USCC, every bad row refused with its reason.
+    """Import a register file (or an already opened ``table``, such as the API's JSON lines): every
+    good row is upserted by USCC, every bad row refused with its reason.
 
     Runs in one transaction: a killed import leaves the register as it was, and running it again
-    completes it. A dry run does all the work and then rolls back, so its counts are exact.
+    completes it. A dry run does all the work and then rolls back, so its counts are exact. Parsing
+    and validation (Python, in a thread) overlap with merging the previous chunk (PostgreSQL).
     """
     progress = progress or (lambda stage, fraction, rows: None)
-    try:
-        table = open_table(source, encoding=encoding)
-    except NotATable as exc:
-        raise ImportRefused(str(exc)) from None
+    if table is None:
+        try:
+            table = open_table(source, encoding=encoding)
+        except NotATable as exc:
+            raise ImportRefused(str(exc)) from None
     header = map_headers(table.headers)
     if header.missing_required:
         found = "、".join(h for h in table.headers if h) or "（空）"
@@ -120,41 +128,40 @@ def enterprise_import(
     if header.unknown:
         result.warnings.append(f"以下列不认识，已忽略：{'、'.join(header.unknown)}。")
     regions, tags = _lookups()
-    validator = RowValidator(positions=header.positions, regions=regions, tags=tags, today=timezone.localdate())
-    report = _ErrorReport(report_path)
+    validator = RowValidator(
+        positions=header.positions, regions=regions, tags=tags, rules=Rules.load(), today=timezone.localdate()
+    )
     present = {"region_id" if f == "region" else "tag_ids" if f == "tags" else f for f in header.positions}
+    report = _ErrorReport(report_path)
+    producer = _ChunkProducer(table, validator)
     try:
         with transaction.atomic():
-            stage = Stage()
-            width = len(table.headers)
-            try:
-                for row_no, cells in table.rows:
-                    result.total_rows += 1
-                    record, errors = validator.validate(row_no, cells, width)
-                    if errors:
-                        result.refused += 1
-                        for error in errors:
-                            report.add(error)
-                        continue
-                    stage.add(row_no, record)
-                    if result.total_rows % 50_000 == 0:
-                        progress("校验", table.progress(), result.total_rows)
-            except NotATable as exc:
-                raise ImportRefused(str(exc)) from None
-            stage.flush()
-            if result.total_rows == 0:
-                raise ImportRefused("文件中没有数据行（只有表头）。")
-            result.refused += _refuse_duplicates(report)
-            progress("写入", 1.0, result.total_rows)
-            bulk = stage.total >= BULK_THRESHOLD
+            with connection.cursor() as cursor:  # one import at a time: the merge relies on it
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+            merge = RegisterMerge(present=present, job_id=job_id)
+            # A large file is merged with foreign keys checked once at the end, not row by row.
+            bulk = table.size_bytes >= BULK_BYTES
             with foreign_keys_validated_once(FIRMS, LINKS, CHANGES) if bulk else nullcontext():
-                counts = merge_register(present=present, job_id=job_id)
+                for chunk in producer:
+                    result.total_rows = chunk.rows_read
+                    for error in chunk.errors:
+                        report.add(error)
+                    result.refused += chunk.refused
+                    for row_no, uscc, first_row in merge.merge_chunk(chunk.lines):
+                        result.refused += 1
+                        reason = f"与第 {first_row} 行的统一社会信用代码重复，本行未导入。"
+                        report.add(RowError(row_no, "统一社会信用代码", uscc, reason))
+                    progress("导入", chunk.fraction, chunk.rows_read)
+                if result.total_rows == 0:
+                    raise ImportRefused("文件中没有数据行（只有表头）。")
+                counts = merge.counts()
                 progress("推导标签", 1.0, result.total_rows)
-                derived_tags_refresh(scope_table="import_affected")
+                derived_tags_refresh(scope_table="import_updated")
             result.added, result.updated, result.unchanged = counts.added, counts.updated, counts.unchanged
             if dry_run:
                 transaction.set_rollback(True)
     finally:
+        producer.stop()
         report.close()
     result.errors = report.preview
     result.report_path = report.path if result.refused else None
@@ -163,26 +170,78 @@ def enterprise_import(
     return result
 
 
-def _refuse_duplicates(report: _ErrorReport) -> int:
-    """A USCC listed twice in one file: the first row counts, later rows are refused naming it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH ranked AS (
-              SELECT row_no, uscc, min(row_no) OVER (PARTITION BY uscc) AS first_row FROM import_stage
-            ), dropped AS (
-              DELETE FROM import_stage s USING ranked r
-              WHERE s.row_no = r.row_no AND r.row_no <> r.first_row
-              RETURNING s.row_no, s.uscc, r.first_row
-            ) SELECT row_no, uscc, first_row FROM dropped ORDER BY row_no
-            """
-        )
-        rows = cursor.fetchall()
-    for row_no, uscc, first_row in rows:
-        report.add(
-            RowError(row_no, "统一社会信用代码", uscc, f"与第 {first_row} 行的统一社会信用代码重复，本行未导入。")
-        )
-    return len(rows)
+@dataclass
+class _Chunk:
+    lines: io.BytesIO
+    errors: list[RowError]
+    refused: int
+    rows_read: int
+    fraction: float
+
+
+class _ChunkProducer:
+    """Parses and validates the file in a background thread, handing over chunks of COPY lines.
+
+    The thread never touches the database, and the queue holds at most two chunks, so memory stays
+    bounded whatever the file size. An error in the thread (such as a file that stops being
+    decodable half-way) is raised in the caller.
+    """
+
+    CHUNK_ROWS = 100_000
+    _DONE = object()
+
+    def __init__(self, table, validator: RowValidator):
+        self.table, self.validator = table, validator
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="import-parser", daemon=True)
+        self.thread.start()
+
+    def _put(self, item) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        width = len(self.table.headers)
+        lines, errors, refused, staged, rows = io.BytesIO(), [], 0, 0, 0
+        try:
+            for row_no, cells in self.table.rows:
+                rows += 1
+                record, row_errors = self.validator.validate(row_no, cells, width)
+                if row_errors:
+                    refused += 1
+                    errors.extend(row_errors)
+                else:
+                    lines.write(stage_line(row_no, record))
+                    staged += 1
+                if staged + refused >= self.CHUNK_ROWS:
+                    if not self._put(_Chunk(lines, errors, refused, rows, self.table.progress())):
+                        return
+                    lines, errors, refused, staged = io.BytesIO(), [], 0, 0
+            if self._put(_Chunk(lines, errors, refused, rows, 1.0)):
+                self._put(self._DONE)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            self._put(exc)
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, NotATable):
+                raise ImportRefused(str(item))
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
 
 
 # --- import jobs (admin upload → Celery) -----------------------------------------------------------

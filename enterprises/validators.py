@@ -6,6 +6,7 @@ Chinese message naming the field, so the admin, the importer and the API refuse 
 
 from __future__ import annotations
 
+import operator
 import re
 
 from django.core.exceptions import ValidationError
@@ -45,7 +46,7 @@ _INDUSTRY_RE = re.compile(r"^([A-T])(\d{2}(\d{1,2})?)?$")
 
 def uscc_check_char(first17: str) -> str:
     """The 18th character of a USCC whose first 17 characters are given."""
-    total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, first17[:17]), USCC_WEIGHTS))
     return USCC_CHARSET[(31 - total % 31) % 31]
 
 

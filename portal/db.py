@@ -8,17 +8,20 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
 
 def copy_value(value) -> str:
     """One field in PostgreSQL's text COPY format."""
     if value is None:
         return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    text = str(value)
-    if any(ch in text for ch in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    if value.__class__ is not str:
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        return str(value)  # numbers and dates never need escaping
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, chunk_rows: int = 50_000) -> int:

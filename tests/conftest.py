@@ -16,17 +16,27 @@ from tests.factories import UserFactory
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
+def load_reference_data() -> None:
+    """Reference data comes from data migrations, which a transactional test's flush wipes; the loaders
+    are idempotent, so load it again wherever a test needs it."""
+    reference_data.load_reference()
+    reference_data.load_policy_labels()
+    reference_data.load_portrait_tags()
+    reference_data.load_size_standard()
+    reference_data.load_tag_rules()
+    ensure_roles()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Reference data comes from data migrations; a transactional test's flush removes it from a reused
-    test database, so every session starts by loading it again (idempotent)."""
     with django_db_blocker.unblock():
-        reference_data.load_reference()
-        reference_data.load_policy_labels()
-        reference_data.load_portrait_tags()
-        reference_data.load_size_standard()
-        reference_data.load_tag_rules()
-        ensure_roles()
+        load_reference_data()
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """A database whose writes other processes (workers, commands) can see, with reference data."""
+    load_reference_data()
 
 
 @pytest.fixture
@@ -53,7 +63,7 @@ def _worker_env() -> dict:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_process(committed_db):
     """A real Celery worker process on a private queue; yields the queue name.
 
     The private queue keeps tests from being served by (or stealing from) any other worker on the

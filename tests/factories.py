@@ -14,6 +14,11 @@ from policies.models import Department, Policy, PolicyLabel, Region
 _seq = itertools.count(10_000_000)
 
 
+def make_uscc(n: int, region: str = "320214") -> str:
+    """A valid USCC, the same for the same ``n``."""
+    return demo_uscc(n, region)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -57,7 +62,7 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Enterprise
 
-    uscc = factory.LazyFunction(lambda: demo_uscc(next(_seq), "320214"))
+    uscc = factory.LazyFunction(lambda: make_uscc(next(_seq)))
     name = factory.Sequence(lambda n: f"无锡测试{n}科技有限公司")
     contact_mobile = "13812345678"
     region = factory.LazyFunction(lambda: Region.objects.get(code="320214"))

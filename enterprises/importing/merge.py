@@ -1,8 +1,9 @@
-"""Validated records staged with COPY into a temporary table, then merged into the register in set-based SQL.
+"""Validated records merged into the register chunk by chunk, in set-based SQL.
 
-Only the columns the file has are written, so a file without phone numbers never wipes them. Firms
-whose values are all equal are left untouched (``IS DISTINCT FROM``), which makes re-importing the
-same file a no-op that says so.
+Each chunk is COPYed into a temporary table, checked for USCCs already seen in this file, then
+merged: an UPDATE for firms whose values changed (``IS DISTINCT FROM``: equal firms are not
+touched, so re-importing a file is a no-op that says so) and an anti-join INSERT for new firms.
+Only the columns the file has are written, so a file without phone numbers never wipes them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ STAGE_TYPES = {
     "uscc": "text", "name": "text", "short_name": "text", "legal_representative": "text", "contact_name": "text",
     "contact_mobile": "text", "region_id": "bigint", "industry": "text", "size_class": "text", "founded_on": "date",
     "registered_capital": "numeric", "employees": "integer", "annual_revenue": "numeric", "total_assets": "numeric",
-    "tag_ids": "bigint[]",
+    "tag_ids": "bigint[]", "derived_tags": "bigint[]",
 }  # fmt: skip
 TEXT_FIELDS = {"short_name", "legal_representative", "contact_name", "contact_mobile", "industry", "size_class"}
-# Columns of the register a file may set (the tag list is merged separately).
-FIRM_FIELDS = [f for f in RECORD_FIELDS if f not in {"uscc", "tag_ids"}]
+# Columns of the register a file may set (the tag list is merged separately; derived tags follow the data).
+FIRM_FIELDS = [f for f in RECORD_FIELDS if f not in {"uscc", "tag_ids", "derived_tags"}]
+STAGE_COLUMNS = "row_no, " + ", ".join(RECORD_FIELDS)
+
+
+def stage_line(row_no: int, record: list) -> bytes:
+    """One validated record as a line of COPY text (UTF-8) for the staging table."""
+    cells = [str(row_no)]
+    for value in record:
+        cells.append("{" + ",".join(map(str, value)) + "}" if value.__class__ is list else copy_value(value))
+    return ("\t".join(cells) + "\n").encode()
 
 
 @dataclass
@@ -38,123 +48,184 @@ class MergeCounts:
     unchanged: int
 
 
-class Stage:
-    """A temporary staging table for one import, filled in COPY chunks."""
+class RegisterMerge:
+    """The temporary tables of one import and the SQL that merges each chunk into the register.
 
-    def __init__(self):
+    Imports run one at a time (enterprise_import holds an advisory lock), which keeps the
+    merge's bookkeeping sound. Afterwards ``import_affected`` holds the ids of firms added or
+    changed and ``import_updated`` those that existed before, whose derived tags must be refreshed
+    from their stored values.
+    """
+
+    def __init__(self, *, present: set[str], job_id: int | None):
+        self.present = present
+        self.job_id = job_id
+        self.fields = [f for f in FIRM_FIELDS if f in present or f == "name"]
         columns = ", ".join(f"{name} {STAGE_TYPES[name]}" for name in RECORD_FIELDS)
         with connection.cursor() as cursor:
             cursor.execute(
-                "DROP TABLE IF EXISTS import_stage; "
-                f"CREATE TEMP TABLE import_stage (row_no integer, {columns}) ON COMMIT DROP"
+                f"""
+                DROP TABLE IF EXISTS import_stage, import_chunk, import_upserted, import_affected, import_updated,
+                                     import_chunk_new, import_chunk_old;
+                CREATE TEMP TABLE import_chunk (row_no integer PRIMARY KEY, {columns}) ON COMMIT DROP;
+                CREATE INDEX ON import_chunk (uscc);
+                -- every accepted row of the file so far, to find a USCC listed twice
+                CREATE TEMP TABLE import_stage (row_no integer, uscc text PRIMARY KEY) ON COMMIT DROP;
+                CREATE TEMP TABLE import_upserted (id bigint, inserted boolean) ON COMMIT DROP;
+                CREATE TEMP TABLE import_affected (id bigint PRIMARY KEY) ON COMMIT DROP;
+                CREATE TEMP TABLE import_updated (id bigint PRIMARY KEY) ON COMMIT DROP;
+                CREATE TEMP TABLE import_chunk_new (id bigint, uscc text PRIMARY KEY) ON COMMIT DROP;
+                CREATE TEMP TABLE import_chunk_old (id bigint PRIMARY KEY, tag_ids bigint[]) ON COMMIT DROP;
+                """
             )
-        self.buffer = io.StringIO()
-        self.pending = 0
-        self.total = 0
 
-    def add(self, row_no: int, record: tuple) -> None:
-        cells = [str(row_no)]
-        for value in record:
-            if isinstance(value, list):
-                cells.append("{" + ",".join(map(str, value)) + "}")
-            else:
-                cells.append(copy_value(value))
-        self.buffer.write("\t".join(cells))
-        self.buffer.write("\n")
-        self.pending += 1
-        if self.pending >= 20_000:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        self.buffer.seek(0)
+    def merge_chunk(self, lines: io.BytesIO) -> list[tuple[int, str, int]]:
+        """Merge one chunk of staged lines; returns the rows refused as duplicates (row, uscc, first row)."""
+        size = lines.seek(0, io.SEEK_END)
+        lines.seek(0)
         with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY import_stage (row_no, {', '.join(RECORD_FIELDS)}) FROM STDIN", self.buffer)
-        self.total += self.pending
-        self.buffer = io.StringIO()
-        self.pending = 0
+            # One read for the whole chunk: psycopg2 takes the GIL for every read, and the parser thread
+            # holds it most of the time, so 8 KB reads would each wait a thread switch.
+            cursor.copy_expert(f"COPY import_chunk ({STAGE_COLUMNS}) FROM STDIN", lines, max(size, 8192))
+            cursor.execute("ANALYZE import_chunk")  # temporary tables have no statistics until analysed
+            # A chunk is small next to the register: look each row up by index instead of hashing the
+            # whole (growing) register for every chunk, which made the merge quadratic.
+            cursor.execute("SET enable_hashjoin = off; SET enable_mergejoin = off")
+            try:
+                duplicates = self._take_duplicates(cursor)
+                cursor.execute("INSERT INTO import_stage SELECT row_no, uscc FROM import_chunk")
+                self.chunk_rows = cursor.rowcount
+                self._upsert(cursor)
+                if "tag_ids" in self.present:
+                    self._sync_imported_tags(cursor)
+            finally:
+                cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin")
+            cursor.execute("TRUNCATE import_chunk")
+        return duplicates
 
-
-def merge_register(*, present: set[str], job_id: int | None) -> MergeCounts:
-    """Upsert staged firms by USCC and sync their imported tags; leaves ``import_affected`` (ids) behind."""
-    fields = [f for f in FIRM_FIELDS if f in present or f == "name"]
-    insert_values = []
-    for name in FIRM_FIELDS:
-        if name in fields:
-            insert_values.append(f"s.{name}")
-        else:
-            insert_values.append("''" if name in TEXT_FIELDS else "NULL")
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in fields)
-    compare_old = ", ".join(f"e.{name}" for name in fields)
-    compare_new = ", ".join(f"EXCLUDED.{name}" for name in fields)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE import_stage")
+    @staticmethod
+    def _take_duplicates(cursor) -> list[tuple[int, str, int]]:
+        """A USCC listed twice in one file: the first row counts, later rows are refused naming it."""
         cursor.execute(
-            f"""
-            DROP TABLE IF EXISTS import_upserted;
-            CREATE TEMP TABLE import_upserted ON COMMIT DROP AS
-            WITH upsert AS (
-              INSERT INTO {FIRMS} AS e (uscc, {", ".join(FIRM_FIELDS)}, sms_opt_out, created_at, updated_at)
-              SELECT s.uscc, {", ".join(insert_values)}, false, now(), now() FROM import_stage s
-              ON CONFLICT (uscc) DO UPDATE SET {updates}, updated_at = now()
-              WHERE ({compare_old}) IS DISTINCT FROM ({compare_new})
-              RETURNING e.id, (xmax = 0) AS inserted
-            ) SELECT * FROM upsert
+            """
+            WITH repeated AS (
+              SELECT c.row_no, c.uscc, s.row_no AS first_row
+              FROM import_chunk c JOIN import_stage s ON s.uscc = c.uscc
+              UNION ALL
+              SELECT row_no, uscc, first_row FROM (
+                SELECT row_no, uscc, min(row_no) OVER (PARTITION BY uscc) AS first_row FROM import_chunk
+              ) w WHERE row_no <> first_row
+            ), dropped AS (
+              DELETE FROM import_chunk c USING repeated r WHERE c.row_no = r.row_no
+              RETURNING r.row_no, r.uscc, r.first_row
+            ) SELECT row_no, uscc, first_row FROM dropped ORDER BY row_no
             """
         )
+        return cursor.fetchall()
+
+    def _upsert(self, cursor) -> None:
+        insert_values = []
+        for name in FIRM_FIELDS:
+            if name in self.fields or name == "size_class":
+                insert_values.append(f"s.{name}")
+            else:
+                insert_values.append("''" if name in TEXT_FIELDS else "NULL")
+        updates = ", ".join(f"{name} = s.{name}" for name in self.fields)
+        old = ", ".join(f"e.{name}" for name in self.fields)
+        new = ", ".join(f"s.{name}" for name in self.fields)
+        # New firms first: the unique index's own check finds the existing ones, so a first import never
+        # looks a row up twice. Then only the rows that already existed are compared and updated.
         cursor.execute(
             f"""
-            DROP TABLE IF EXISTS import_firms;
-            CREATE TEMP TABLE import_firms ON COMMIT DROP AS
-            SELECT e.id, s.tag_ids FROM import_stage s JOIN {FIRMS} e ON e.uscc = s.uscc;
-            DROP TABLE IF EXISTS import_affected;
-            CREATE TEMP TABLE import_affected (id bigint PRIMARY KEY) ON COMMIT DROP;
-            INSERT INTO import_affected SELECT id FROM import_upserted;
+            TRUNCATE import_chunk_new;
+            WITH added AS (
+              INSERT INTO {FIRMS} (uscc, {", ".join(FIRM_FIELDS)}, derived_tags, derived_at,
+                                   sms_opt_out, created_at, updated_at)
+              SELECT s.uscc, {", ".join(insert_values)}, s.derived_tags, now(), false, now(), now()
+              FROM import_chunk s ORDER BY s.row_no
+              ON CONFLICT (uscc) DO NOTHING
+              RETURNING id, uscc
+            ), new_ids AS (
+              INSERT INTO import_chunk_new SELECT id, uscc FROM added RETURNING id
+            ), marked AS (
+              INSERT INTO import_upserted SELECT id, true FROM new_ids RETURNING id
+            )
+            INSERT INTO import_affected SELECT id FROM marked;
             """
         )
-        if "tag_ids" in present:
-            _sync_imported_tags(cursor, job_id)
-        cursor.execute("SELECT count(*) FILTER (WHERE inserted), count(*) FROM import_upserted")
-        added, upserted = cursor.fetchone()
-        cursor.execute("SELECT count(*) FROM import_affected")
-        affected = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM import_firms")
-        staged = cursor.fetchone()[0]
-        cursor.execute("ANALYZE import_affected")
-    updated = affected - added
-    return MergeCounts(added=added, updated=updated, unchanged=staged - added - updated)
-
-
-def _sync_imported_tags(cursor, job_id: int | None) -> None:
-    """The file's tag list replaces each listed firm's earlier file-imported tags (certificates and
-    tags from staff, corrections or rules are left alone)."""
-    cursor.execute(
-        f"""
-        WITH gone AS (
-          DELETE FROM {LINKS} t USING import_firms f
-          WHERE t.enterprise_id = f.id AND t.source = 'import' AND t.certificate_no = ''
-            AND NOT (t.tag_id = ANY(f.tag_ids))
-          RETURNING t.enterprise_id, t.tag_id
-        ), logged AS (
-          INSERT INTO {CHANGES} (enterprise_id, tag_id, action, source, detail, at)
-          SELECT enterprise_id, tag_id, 'removed', 'import', %(detail)s, now() FROM gone
-          RETURNING enterprise_id
+        self.existing = cursor.rowcount < self.chunk_rows
+        if not self.existing:
+            return  # every row of the chunk was a new firm: nothing to compare
+        cursor.execute(
+            f"""
+            ANALYZE import_chunk_new;
+            WITH changed AS (
+              UPDATE {FIRMS} AS e SET {updates}, updated_at = now()
+              FROM import_chunk s
+              WHERE e.uscc = s.uscc AND ({old}) IS DISTINCT FROM ({new})
+                AND NOT EXISTS (SELECT 1 FROM import_chunk_new n WHERE n.uscc = s.uscc)
+              RETURNING e.id
+            ), updated AS (
+              INSERT INTO import_updated SELECT id FROM changed RETURNING id
+            ), marked AS (
+              INSERT INTO import_upserted SELECT id, false FROM updated RETURNING id
+            )
+            INSERT INTO import_affected SELECT id FROM marked ON CONFLICT DO NOTHING
+            """
         )
-        INSERT INTO import_affected SELECT DISTINCT enterprise_id FROM logged ON CONFLICT DO NOTHING
-        """,
-        {"detail": f"导入批次 #{job_id or '-'} 中未再列出"},
-    )
-    cursor.execute(
-        f"""
-        WITH added AS (
-          INSERT INTO {LINKS} (enterprise_id, tag_id, source, certificate_no, issued_by, import_job_id, created_at)
-          SELECT f.id, t.tag_id, 'import', '', '', %(job)s, now()
-          FROM import_firms f CROSS JOIN LATERAL unnest(f.tag_ids) AS t(tag_id)
-          ON CONFLICT (enterprise_id, tag_id) DO NOTHING
-          RETURNING enterprise_id
+
+    def _sync_imported_tags(self, cursor) -> None:
+        """The file's tag list replaces each listed firm's earlier file-imported tags (certificates and
+        tags from staff or corrections are left alone). New firms simply get theirs."""
+        params = {"detail": f"导入批次 #{self.job_id or '-'} 中未再列出", "job": self.job_id}
+        cursor.execute(
+            f"""
+            INSERT INTO {LINKS} (enterprise_id, tag_id, source, certificate_no, issued_by, import_job_id, created_at)
+            SELECT n.id, t.tag_id, 'import', '', '', %(job)s, now()
+            FROM import_chunk_new n JOIN import_chunk s ON s.uscc = n.uscc
+            CROSS JOIN LATERAL unnest(s.tag_ids) AS t(tag_id);
+            """,
+            params,
         )
-        INSERT INTO import_affected SELECT DISTINCT enterprise_id FROM added ON CONFLICT DO NOTHING
-        """,
-        {"job": job_id},
-    )
+        if not self.existing:
+            return
+        cursor.execute(
+            f"""
+            TRUNCATE import_chunk_old;
+            INSERT INTO import_chunk_old
+            SELECT e.id, s.tag_ids FROM import_chunk s JOIN {FIRMS} e ON e.uscc = s.uscc
+            WHERE NOT EXISTS (SELECT 1 FROM import_chunk_new n WHERE n.uscc = s.uscc);
+
+            WITH gone AS (
+              DELETE FROM {LINKS} t USING import_chunk_old f
+              WHERE t.enterprise_id = f.id AND t.source = 'import' AND t.certificate_no = ''
+                AND NOT (t.tag_id = ANY(f.tag_ids))
+              RETURNING t.enterprise_id, t.tag_id
+            ), logged AS (
+              INSERT INTO {CHANGES} (enterprise_id, tag_id, action, source, detail, at)
+              SELECT enterprise_id, tag_id, 'removed', 'import', %(detail)s, now() FROM gone
+              RETURNING enterprise_id
+            )
+            INSERT INTO import_affected SELECT DISTINCT enterprise_id FROM logged ON CONFLICT DO NOTHING;
+
+            WITH added AS (
+              INSERT INTO {LINKS} (enterprise_id, tag_id, source, certificate_no, issued_by, import_job_id, created_at)
+              SELECT f.id, t.tag_id, 'import', '', '', %(job)s, now()
+              FROM import_chunk_old f CROSS JOIN LATERAL unnest(f.tag_ids) AS t(tag_id)
+              WHERE NOT EXISTS (SELECT 1 FROM {LINKS} x WHERE x.enterprise_id = f.id AND x.tag_id = t.tag_id)
+              RETURNING enterprise_id
+            )
+            INSERT INTO import_affected SELECT DISTINCT enterprise_id FROM added ON CONFLICT DO NOTHING;
+            """,
+            params,
+        )
+
+    def counts(self) -> MergeCounts:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM import_upserted WHERE inserted), (SELECT count(*) FROM import_affected),"
+                " (SELECT count(*) FROM import_stage)"
+            )
+            added, affected, staged = cursor.fetchone()
+            cursor.execute("ANALYZE import_updated")
+        return MergeCounts(added=added, updated=affected - added, unchanged=staged - affected)

@@ -27,6 +27,7 @@ class Table:
     format: str
     encoding: str = ""
     progress: callable = field(default=lambda: 0.0)  # fraction of the file read so far
+    size_bytes: int = 0
 
 
 def open_table(source: str | Path | BinaryIO, *, encoding: str | None = None) -> Table:
@@ -86,7 +87,7 @@ def _open_csv(handle: BinaryIO, head: bytes, encoding: str | None) -> Table:
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             for cells in reader:
-                if any(c.strip() for c in cells):
+                if "".join(cells).strip():
                     yield reader.line_num, cells
         except UnicodeDecodeError:
             raise NotATable(f"第 {reader.line_num + 1} 行附近无法按 {encoding} 编码读取，请确认文件编码。") from None
@@ -101,7 +102,7 @@ def _open_csv(handle: BinaryIO, head: bytes, encoding: str | None) -> Table:
         except (ValueError, OSError):
             return 1.0
 
-    return Table([h.strip() for h in headers], rows(), "csv", encoding, progress)
+    return Table([h.strip() for h in headers], rows(), "csv", encoding, progress, size)
 
 
 def _cell(value) -> str:
@@ -126,6 +127,8 @@ def _open_xlsx(handle: BinaryIO) -> Table:
         workbook = load_workbook(handle, read_only=True, data_only=True)
     except (BadZipFile, InvalidFileException, KeyError, OSError) as exc:
         raise NotATable(f"无法读取 Excel 文件：{exc.__class__.__name__}。请确认文件为 .xlsx 格式且未损坏。") from None
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(0)
     sheet = workbook.worksheets[0]
     total = max(sheet.max_row or 1, 1)
     iterator = sheet.iter_rows(values_only=True)
@@ -150,4 +153,29 @@ def _open_xlsx(handle: BinaryIO) -> Table:
         finally:
             workbook.close()
 
-    return Table(headers, rows(), "xlsx", "", lambda: min(position["row"] / total, 1.0))
+    return Table(headers, rows(), "xlsx", "", lambda: min(position["row"] / total, 1.0), size)
+
+
+def json_lines_table(payload: bytes) -> tuple[Table, list[tuple[int, str]]]:
+    """A table from JSON lines (one object per line, keys as in a file's header), and the lines that
+    are not JSON objects (line number, reason) so they can be refused like bad rows."""
+    import json
+
+    objects, bad = [], []
+    for number, line in enumerate(payload.decode("utf-8-sig", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((number, f"第 {number} 行不是有效的 JSON：{exc.msg}"))
+            continue
+        if not isinstance(item, dict):
+            bad.append((number, f"第 {number} 行应为一个 JSON 对象"))
+            continue
+        objects.append((number, item))
+    headers: list[str] = []
+    for _, item in objects:
+        headers.extend(k for k in item if k not in headers)
+    rows = ((number, ["" if item.get(h) is None else _cell(item.get(h)) for h in headers]) for number, item in objects)
+    return Table(headers, rows, "jsonl", "utf-8", lambda: 0.0, len(payload)), bad

@@ -9,7 +9,6 @@ from tests.factories import PolicyFactory
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_the_daily_expiry(celery_worker_process):
     stale = PolicyFactory(status=Policy.Status.PUBLISHED, valid_until=timezone.localdate() - datetime.timedelta(days=3))
     result = expire_policies.apply_async(queue=celery_worker_process)
