@@ -73,3 +73,9 @@ def map_headers(headers: list[str]) -> HeaderMap:
             positions[column.field] = index
     missing = [c.label for c in COLUMNS if c.required and c.field not in positions]
     return HeaderMap(positions, unknown, missing, duplicated)
+
+
+def canonical_label(header: str) -> str:
+    """The documented header for any accepted alias (``uscc`` → 统一社会信用代码); unknown headers unchanged."""
+    column = _ALIASES.get(_key(header))
+    return column.label if column else header

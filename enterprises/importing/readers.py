@@ -161,6 +161,8 @@ def json_lines_table(payload: bytes) -> tuple[Table, list[tuple[int, str]]]:
     are not JSON objects (line number, reason) so they can be refused like bad rows."""
     import json
 
+    from enterprises.importing.columns import canonical_label
+
     objects, bad = [], []
     for number, line in enumerate(payload.decode("utf-8-sig", errors="replace").splitlines(), 1):
         if not line.strip():
@@ -173,7 +175,8 @@ def json_lines_table(payload: bytes) -> tuple[Table, list[tuple[int, str]]]:
         if not isinstance(item, dict):
             bad.append((number, f"第 {number} 行应为一个 JSON 对象"))
             continue
-        objects.append((number, item))
+        # Systems may send Chinese or English keys; each object's keys become the documented headers.
+        objects.append((number, {canonical_label(k): v for k, v in item.items()}))
     headers: list[str] = []
     for _, item in objects:
         headers.extend(k for k in item if k not in headers)
