@@ -273,3 +273,29 @@ def test_a_killed_import_leaves_the_register_as_before_and_a_rerun_completes_it(
     assert Enterprise.objects.count() == 0  # nothing half-written
     result = enterprise_import(source=path)
     assert result.added == 100_000 and Enterprise.objects.count() == 100_000
+
+
+def test_a_qualification_list_adds_certificates_and_refuses_what_it_cannot_place(tmp_path):
+    run_import(csv_bytes([good_row(1, 企业标签=""), good_row(2, 企业标签="")]))
+    next_year = (timezone.localdate() + datetime.timedelta(days=365)).isoformat()
+    path = tmp_path / "高企名单.csv"
+    path.write_bytes(
+        csv_bytes(
+            [
+                [make_uscc(1), "高新技术企业", "GR202532000001", "江苏省科学技术厅", next_year],
+                [make_uscc(2), "QUAL03", "ZJTX-2025-0002", "江苏省工业和信息化厅", next_year],
+                [make_uscc(3), "高新技术企业", "GR202532000003", "江苏省科学技术厅", next_year],  # not registered
+                [make_uscc(2), "民营企业", "", "", next_year],  # not a qualification
+                [make_uscc(1), "科技型中小企业", "", "", "2020-01-01"],  # expired
+            ],
+            header=["统一社会信用代码", "资质", "证书编号", "认定机构", "有效期至"],
+        )
+    )
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_enterprises", str(path), "--qualifications", stdout=out, stderr=err)
+    assert "新增或更新 2 条，拒绝 3 行" in out.getvalue()
+    assert "企业不在名录中" in err.getvalue() and "不是资质类标签" in err.getvalue() and "已过有效期" in err.getvalue()
+    cert = EnterpriseTag.objects.get(enterprise__uscc=make_uscc(1), tag__code="QUAL01")
+    assert (cert.certificate_no, cert.issued_by, cert.valid_until.isoformat()) == (
+        "GR202532000001", "江苏省科学技术厅", next_year,
+    )  # fmt: skip
