@@ -26,6 +26,7 @@ from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge, st
 from enterprises.importing.readers import NotATable, Table, open_table
 from enterprises.importing.rows import RowError, RowValidator
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
+from matching import freshness
 from policies.models import Region
 from portal.db import foreign_keys_validated_once
 
@@ -157,6 +158,7 @@ def enterprise_import(
                 counts = merge.counts()
                 progress("推导标签", 1.0, result.total_rows)
                 derived_tags_refresh(scope_table="import_updated")
+                freshness.announce_on_commit(merge.affected_ids(limit=freshness.MAX_IDS))
             result.added, result.updated, result.unchanged = counts.added, counts.updated, counts.unchanged
             if dry_run:
                 transaction.set_rollback(True)
@@ -355,18 +357,24 @@ def qualification_expire_due(*, today: datetime.date | None = None) -> int:
             WITH gone AS (
               DELETE FROM {LINKS} WHERE valid_until IS NOT NULL AND valid_until < %s
               RETURNING enterprise_id, tag_id, source, certificate_no, valid_until
-            )
-            INSERT INTO {CHANGES} (enterprise_id, tag_id, action, source, detail, at)
-            SELECT enterprise_id, tag_id, 'expired', source,
-                   '证书 ' || certificate_no || ' 有效期至 ' || to_char(valid_until, 'YYYY-MM-DD'), now()
-            FROM gone
+            ), logged AS (
+              INSERT INTO {CHANGES} (enterprise_id, tag_id, action, source, detail, at)
+              SELECT enterprise_id, tag_id, 'expired', source,
+                     '证书 ' || certificate_no || ' 有效期至 ' || to_char(valid_until, 'YYYY-MM-DD'), now()
+              FROM gone RETURNING enterprise_id
+            ) SELECT DISTINCT enterprise_id FROM logged
             """,
             [day],
         )
-        return cursor.rowcount
+        expired = [row[0] for row in cursor.fetchall()]
+    freshness.announce_on_commit(expired)
+    return len(expired)
 
 
 def derived_tags_refresh_all() -> dict[str, int]:
     """Nightly: age buckets move with the calendar, and rules may have been edited."""
     with transaction.atomic():
-        return derived_tags_refresh()
+        changed = derived_tags_refresh()
+        if changed:
+            freshness.announce_on_commit(None)
+        return changed

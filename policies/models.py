@@ -11,6 +11,11 @@ from simple_history.models import HistoricalRecords
 from portal.models import TaxonomyCategory
 
 
+def default_audience_rule() -> dict:
+    """Every enterprise: an empty "all" is true."""
+    return {"all": []}
+
+
 class Level(models.TextChoices):
     NATIONAL = "national", "国家级"
     PROVINCIAL = "provincial", "省级"
@@ -126,6 +131,13 @@ class Policy(models.Model):
     interpretation = models.TextField("政策解读", blank=True, help_text="通俗易懂的解读文字。")
     video_url = models.URLField("解读视频", blank=True)
 
+    audience_rule = models.JSONField(
+        "受众规则",
+        default=default_audience_rule,
+        blank=True,
+        help_text='JSON 规则树：{"all": [...]}、{"any": [...]}、{"not": ...}、{"tag": "QUAL01"}、'
+        '{"field": "region", "op": "in", "value": ["320214"]}。{"all": []} 表示全部企业。',
+    )
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     review_note = models.TextField("审核意见", blank=True)
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
@@ -159,6 +171,13 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self):
+        from matching.rules import validate_rule
+
+        if not self.audience_rule:
+            self.audience_rule = default_audience_rule()
+        validate_rule(self.audience_rule)
 
     def is_window_open(self, on: datetime.date | None = None) -> bool:
         day = on or timezone.localdate()

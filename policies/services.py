@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from matching.freshness import announce_policies_on_commit
 from policies.models import Policy
 
 Status = Policy.Status
@@ -115,4 +116,5 @@ def policy_expire_due(*, today: datetime.date | None = None) -> int:
         policy._change_reason = f"有效期至 {policy.valid_until:%Y-%m-%d}，系统自动过期"
     if due:
         bulk_update_with_history(due, Policy, ["status"], default_change_reason="系统自动过期")
+        announce_policies_on_commit()  # bulk updates send no save signals
     return len(due)

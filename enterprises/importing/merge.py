@@ -220,6 +220,13 @@ class RegisterMerge:
             params,
         )
 
+    def affected_ids(self, *, limit: int) -> list[int] | None:
+        """Ids of the firms this import added or changed, or None when there are more than ``limit``."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM import_affected LIMIT %s", [limit + 1])
+            ids = [row[0] for row in cursor.fetchall()]
+        return None if len(ids) > limit else ids
+
     def counts(self) -> MergeCounts:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -1,0 +1,251 @@
+"""Who qualifies for a policy, what a firm qualifies for, and why.
+
+Audiences (one policy, many firms) come from the bitmap index. Packages, explanations and near-misses
+(one firm, many policies) read that firm's facts fresh from PostgreSQL and run each open policy's
+compiled rule, so a change to a firm shows at once in every process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from matching import freshness
+from matching.index import get_index
+from matching.rules import Facts, LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
+from policies.models import Policy
+
+FACTS_SQL = """
+SELECT e.id, r.code, NULLIF(e.industry, ''), NULLIF(e.size_class, ''), e.founded_on, e.registered_capital,
+       e.employees, e.annual_revenue,
+       ARRAY(SELECT p.code FROM enterprises_enterprisetag t JOIN enterprises_portraittag p ON p.id = t.tag_id
+             WHERE t.enterprise_id = e.id AND (t.valid_until IS NULL OR t.valid_until >= %s)
+             UNION SELECT p.code FROM enterprises_portraittag p WHERE p.id = ANY(e.derived_tags))
+FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id
+WHERE e.id = ANY(%s)
+"""
+
+
+def facts_for(enterprise_ids: list[int], on: datetime.date | None = None) -> dict[int, Facts]:
+    """What rules may ask about these firms, as the register says now."""
+    on = on or timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute(FACTS_SQL, [on, list(enterprise_ids)])
+        return {
+            row[0]: Facts(row[0], frozenset(row[8]), row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+            for row in cursor.fetchall()
+        }
+
+
+# --- audiences -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Audience:
+    count: int
+    by_region: dict[str, int]
+    by_size: dict[str, int]
+    sample: list[dict]
+    ids: object  # BitMap
+
+
+def audience_for_rule(*, rule: dict, on: datetime.date | None = None, sample: int = 10) -> Audience:
+    on = on or timezone.localdate()
+    index = get_index()
+    ids = index.audience(rule, on)
+    by_region = {code: len(ids & bitmap) for code, bitmap in index.regions.items()}
+    by_size = {size: len(ids & bitmap) for size, bitmap in index.sizes.items()}
+    chosen = [ids[i] for i in range(min(sample, len(ids)))]
+    rows = []
+    if chosen:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e.uscc, e.name, COALESCE(r.name, '') FROM enterprises_enterprise e "
+                "LEFT JOIN policies_region r ON r.id = e.region_id WHERE e.id = ANY(%s) ORDER BY e.id",
+                [chosen],
+            )
+            rows = [{"uscc": u, "name": n, "region": r} for u, n, r in cursor.fetchall()]
+    return Audience(
+        count=len(ids),
+        by_region={k: v for k, v in by_region.items() if v},
+        by_size={k: v for k, v in by_size.items() if v},
+        sample=rows,
+        ids=ids,
+    )
+
+
+def audience_for_policy(*, policy: Policy, on: datetime.date | None = None, sample: int = 10) -> Audience:
+    return audience_for_rule(rule=policy.audience_rule or {"all": []}, on=on, sample=sample)
+
+
+# --- open policies, compiled once per process ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenPolicy:
+    id: int
+    title: str
+    short_title: str
+    level: str
+    delivery: str
+    apply_start: datetime.date | None
+    apply_end: datetime.date | None
+    max_amount: Decimal | None
+    label_ids: frozenset[int]
+    rule: dict
+    check: object  # compiled rule
+
+    def window_open(self, on: datetime.date) -> bool:
+        return (self.apply_start is None or self.apply_start <= on) and (self.apply_end is None or on <= self.apply_end)
+
+
+_policies: tuple[int, list[OpenPolicy]] | None = None
+_policies_lock = threading.Lock()
+
+
+def open_policies(on: datetime.date) -> list[OpenPolicy]:
+    """Published policies whose application has not closed; rebuilt when any policy changes."""
+    global _policies
+    generation = freshness.current_generation(freshness.POLICIES)
+    with _policies_lock:
+        if _policies is None or _policies[0] != generation:
+            rows = (
+                Policy.objects.filter(status=Policy.Status.PUBLISHED)
+                .prefetch_related("labels")
+                .only(
+                    "id",
+                    "title",
+                    "short_title",
+                    "level",
+                    "delivery",
+                    "apply_start",
+                    "apply_end",
+                    "max_amount",
+                    "valid_until",
+                    "audience_rule",
+                )  # fmt: skip
+            )
+            _policies = (
+                generation,
+                [
+                    OpenPolicy(
+                        p.id,
+                        p.title,
+                        p.short_title,
+                        p.level,
+                        p.delivery,
+                        p.apply_start,
+                        p.apply_end,
+                        p.max_amount,
+                        frozenset(label.id for label in p.labels.all()),
+                        p.audience_rule or {"all": []},
+                        compile_rule(p.audience_rule or {"all": []}),
+                    )  # fmt: skip
+                    for p in rows
+                    if p.valid_until is None or p.valid_until >= on
+                ],
+            )
+        return [p for p in _policies[1] if p.apply_end is None or p.apply_end >= on]
+
+
+def _rank(policy: OpenPolicy, on: datetime.date, subscribed: frozenset[int]):
+    """Open window first, then the nearest deadline, larger support, and labels the firm follows."""
+    deadline = policy.apply_end.toordinal() if policy.apply_end else datetime.date.max.toordinal()
+    return (
+        not policy.window_open(on),
+        deadline,
+        -(policy.max_amount or 0),
+        -len(policy.label_ids & subscribed),
+        policy.id,
+    )
+
+
+# --- one firm --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PackageItem:
+    policy: OpenPolicy
+    window_open: bool
+    days_left: int | None
+    reasons: list[LeafResult]
+
+
+def package_for_enterprise(
+    *, enterprise_id: int, on: datetime.date | None = None, subscribed_labels: frozenset[int] = frozenset()
+) -> list[PackageItem]:
+    """Open published policies the firm qualifies for, ranked, each with the reasons it qualifies."""
+    on = on or timezone.localdate()
+    facts = facts_for([enterprise_id], on).get(enterprise_id)
+    if facts is None:
+        return []
+    vocab = _vocabulary()
+    matched = [p for p in open_policies(on) if p.check(facts, on) is True]
+    matched.sort(key=lambda p: _rank(p, on, subscribed_labels))
+    return [
+        PackageItem(
+            p, p.window_open(on), (p.apply_end - on).days if p.apply_end else None, explain(p.rule, facts, on, vocab)
+        )
+        for p in matched
+    ]
+
+
+@dataclass
+class Explanation:
+    qualifies: Tri
+    state: str
+    leaves: list[LeafResult]
+
+
+def explain_match(*, enterprise_id: int, policy: Policy, on: datetime.date | None = None) -> Explanation:
+    on = on or timezone.localdate()
+    facts = facts_for([enterprise_id], on)[enterprise_id]
+    rule = policy.audience_rule or {"all": []}
+    result = evaluate(rule, facts, on)
+    state = {True: "符合条件", False: "不符合条件", None: "数据不足，暂无法判断"}[result]
+    return Explanation(result, state, explain(rule, facts, on, _vocabulary()))
+
+
+@dataclass
+class NearMiss:
+    policy: OpenPolicy
+    missing: list[str]  # alternatives: each one alone would make the firm qualify
+
+    @property
+    def message(self) -> str:
+        return "还差一项：" + "；或".join(self.missing)
+
+
+def near_misses_for_enterprise(*, enterprise_id: int, on: datetime.date | None = None) -> list[NearMiss]:
+    """Open policies the firm does not qualify for where turning a single condition would change that."""
+    on = on or timezone.localdate()
+    facts = facts_for([enterprise_id], on).get(enterprise_id)
+    if facts is None:
+        return []
+    vocab = _vocabulary()
+    found = []
+    for policy in open_policies(on):
+        if policy.check(facts, on) is True or not policy.rule:
+            continue
+        leaves = near_miss(policy.rule, facts, on)
+        if leaves:
+            found.append(NearMiss(policy, [describe(leaf, vocab, negated)[0] for leaf, negated in leaves]))
+    found.sort(key=lambda n: _rank(n.policy, on, frozenset()))
+    return found
+
+
+_vocab_cache: tuple[int, Vocabulary] | None = None
+
+
+def _vocabulary() -> Vocabulary:
+    """Tag and region names, reloaded when policies (and so their vocabulary) change."""
+    global _vocab_cache
+    generation = freshness.current_generation(freshness.POLICIES)
+    if _vocab_cache is None or _vocab_cache[0] != generation:
+        _vocab_cache = (generation, Vocabulary.load())
+    return _vocab_cache[1]
