@@ -330,6 +330,8 @@ def enterprise_tags_set(
     removed = [c for c in current if c not in tags]
     EnterpriseTag.objects.filter(enterprise=enterprise, source=source, tag__code__in=removed).delete()
     EnterpriseTag.objects.bulk_create(EnterpriseTag(enterprise=enterprise, tag=tags[c], source=source) for c in added)
+    if added or removed:
+        freshness.announce_on_commit([enterprise.pk])
     EnterpriseTagChange.objects.bulk_create(
         [
             EnterpriseTagChange(

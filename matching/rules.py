@@ -389,12 +389,16 @@ def to_sql(rule: dict, on: datetime.date, params: list) -> str:
         column = SQL_COLUMNS[field]
     if op == "prefix":
         params.append(str(value) + "%")
-        return f"({column} LIKE %s)"
-    if op == "in":
+        predicate = f"{column} LIKE %s"
+    elif op == "in":
         params.append(list(value))
-        return f"({column} = ANY(%s))"
-    if op == "between":
+        predicate = f"{column} = ANY(%s)"
+    elif op == "between":
         params.extend(value)
-        return f"({column} BETWEEN %s AND %s)"
-    params.append(value)
-    return f"({column} {({'eq': '=', 'gte': '>=', 'lte': '<='})[op]} %s)"
+        predicate = f"{column} BETWEEN %s AND %s"
+    else:
+        params.append(value)
+        predicate = f"{column} {({'eq': '=', 'gte': '>=', 'lte': '<='})[op]} %s"
+    # Missing data is unknown for every operator (NULL = ANY('{}') would otherwise be false).
+    missing = "e.founded_on IS NULL" if field == "age_years" else f"{column} IS NULL"
+    return f"(CASE WHEN {missing} THEN NULL ELSE {predicate} END)"

@@ -242,6 +242,14 @@ def near_misses_for_enterprise(*, enterprise_id: int, on: datetime.date | None =
 _vocab_cache: tuple[int, Vocabulary] | None = None
 
 
+def reset_caches() -> None:
+    """Forget this process's compiled policies and vocabulary (tests; after restoring a database)."""
+    global _policies, _vocab_cache
+    with _policies_lock:
+        _policies = None
+        _vocab_cache = None
+
+
 def _vocabulary() -> Vocabulary:
     """Tag and region names, reloaded when policies (and so their vocabulary) change."""
     global _vocab_cache
@@ -249,3 +257,18 @@ def _vocabulary() -> Vocabulary:
     if _vocab_cache is None or _vocab_cache[0] != generation:
         _vocab_cache = (generation, Vocabulary.load())
     return _vocab_cache[1]
+
+
+def suggested_tags(label_ids: list[int]) -> list[dict]:
+    """Portrait tags that usually go with the chosen policy labels (a map kept as data)."""
+    import json
+    from pathlib import Path
+
+    from enterprises.models import PortraitTag
+    from policies.models import PolicyLabel
+
+    affinity = json.loads((Path(__file__).parent / "data" / "label_tag_affinity.json").read_text())["affinity"]
+    categories = PolicyLabel.objects.filter(pk__in=label_ids).values_list("category__code", flat=True)
+    codes = list(dict.fromkeys(code for cat in categories for code in affinity.get(cat, [])))
+    names = dict(PortraitTag.objects.filter(code__in=codes).values_list("code", "name"))
+    return [{"code": code, "name": names[code]} for code in codes if code in names]
