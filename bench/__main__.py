@@ -14,16 +14,16 @@ import time
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-BENCHMARKS = ["seed", "import"]
+BENCHMARKS = ["seed", "import", "matching"]
 
 
 def run_one(name: str) -> None:
     django.setup()
     from django.db import connection
 
-    from bench import import_bench, seed
+    from bench import import_bench, matching_bench, seed
 
-    runner = {"seed": seed.run, "import": import_bench.run}[name]
+    runner = {"seed": seed.run, "import": import_bench.run, "matching": matching_bench.run}[name]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{connection.settings_dict['NAME']}_bench"
     started = time.monotonic()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)

@@ -96,6 +96,55 @@ FULL_TEXT = (
 )
 
 
+# Audience rules by label category: some narrow (a qualification), some broad (size, sector).
+RULES_BY_CATEGORY = {
+    "KJCX": [{"any": [{"tag": "QUAL01"}, {"tag": "QUAL02"}]}],
+    "CYFZ": [{"tag": "QUAL03"}],
+    "ZSCQ": [{"tag": "QUAL01"}, {"field": "employees", "op": "gte", "value": 10}],
+    "RCPY": [{"field": "employees", "op": "gte", "value": 20}],
+    "SZZX": [{"field": "industry", "op": "prefix", "value": "C"}, {"field": "employees", "op": "gte", "value": 50}],
+    "LSDT": [{"any": [{"field": "industry", "op": "prefix", "value": "C"},
+                      {"field": "industry", "op": "prefix", "value": "D"}]},
+             {"field": "annual_revenue", "op": "gte", "value": 2000}],
+    "QYRZ": [{"field": "size_class", "op": "in", "value": ["small", "micro"]}],
+    "CYFC": [{"field": "age_years", "op": "lte", "value": 3}],
+    "WMWZ": [{"tag": "OWN05"}],
+    "CZJR": [{"tag": "SIZE05"}],
+    "JSJF": [{"tag": "SIZE05"}, {"not": {"tag": "XYHG03"}}],
+    "WGJY": [{"field": "employees", "op": "gte", "value": 10}, {"not": {"tag": "XYHG03"}}],
+    "FWYF": [{"any": [{"field": "industry", "op": "prefix", "value": p} for p in ("F", "G", "H", "L", "M")]}],
+}  # fmt: skip
+
+
+# Most real policies also aim at a sector, a qualification or a size band; one of these is added.
+FOCUS = [
+    {"field": "industry", "op": "prefix", "value": "C"},
+    {"field": "industry", "op": "prefix", "value": "I"},
+    {"field": "industry", "op": "prefix", "value": "F"},
+    {"field": "industry", "op": "prefix", "value": "M"},
+    {"field": "industry", "op": "prefix", "value": "C39"},
+    {"field": "industry", "op": "prefix", "value": "E"},
+    {"tag": "QUAL01"},
+    {"tag": "QUAL02"},
+    {"tag": "QUAL05"},
+    {"field": "size_class", "op": "in", "value": ["medium", "large"]},
+    {"field": "size_class", "op": "in", "value": ["small"]},
+    {"field": "age_years", "op": "gte", "value": 5},
+    {"field": "annual_revenue", "op": "gte", "value": 500},
+]
+
+
+def _audience_rule(rng: random.Random, category_code: str, region) -> dict:
+    parts = list(RULES_BY_CATEGORY.get(category_code, []))
+    if rng.random() < 0.85:
+        focus = rng.choice(FOCUS)
+        if focus not in parts:
+            parts.append(focus)
+    if region is not None:
+        parts.append({"field": "region", "op": "in", "value": [region.code]})
+    return {"all": parts}
+
+
 def _pick(rng: random.Random, weighted):
     items, weights = zip(*weighted, strict=True)
     return rng.choices(items, weights)[0]
@@ -167,6 +216,7 @@ def generate_policies(*, count: int, seed: int = 20261122) -> int:
                 contact_address=f"{hall}{rng.randint(1, 5)}楼综合窗口",
                 apply_url="",
                 interpretation=f"一句话读懂：{beneficiary}，符合条件即可享受{main.name}支持，最高{amount}万元。",
+                audience_rule=_audience_rule(rng, category.code, region),
                 status=status,
                 published_at=now - datetime.timedelta(days=rng.randint(0, 120))
                 if status in {Policy.Status.PUBLISHED, Policy.Status.EXPIRED, Policy.Status.WITHDRAWN}

@@ -60,6 +60,13 @@ def test_demo_policies_span_the_four_levels_with_guides():
     assert sample.steps and sample.materials and sample.labels.exists() and sample.departments.exists()
     assert Policy.objects.filter(level="district", region__isnull=True).count() == 0
     assert sample.history.exists()
+    from matching.rules import Vocabulary, validate_rule
+
+    vocabulary = Vocabulary.load()
+    for rule in Policy.objects.values_list("audience_rule", flat=True):
+        validate_rule(rule, vocabulary)  # every demo rule is one staff could have saved
+    district = Policy.objects.filter(level="district").first()
+    assert {"field": "region", "op": "in", "value": [district.region.code]} in district.audience_rule["all"]
 
 
 def test_same_seed_gives_the_same_data_and_if_empty_makes_reruns_safe():
