@@ -30,16 +30,34 @@ Pair = tuple[BitMap, BitMap]  # (true, false)
 
 @dataclass
 class SortedColumn:
-    """Firm ids ordered by one numeric value, for range lookups by bisection."""
+    """Firm ids ordered by one numeric value, cut into bins with a bitmap each.
+
+    A range is the union of the whole bins inside it plus the two partial bins at its edges, so a
+    broad range costs a few bitmap unions instead of building a bitmap of half the city.
+    """
 
     values: array.array
     ids: array.array
+    bin_size: int = 0
+    bins: list[BitMap] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.bin_size = max(len(self.ids) // 64, 4096)
+        self.bins = [BitMap(self.ids[i : i + self.bin_size]) for i in range(0, len(self.ids), self.bin_size)]
 
     def between(self, low, high) -> BitMap:
         """Ids with low <= value <= high (either bound may be None)."""
         lo = 0 if low is None else bisect.bisect_left(self.values, low)
         hi = len(self.values) if high is None else bisect.bisect_right(self.values, high)
-        return BitMap(self.ids[lo:hi])
+        if hi <= lo:
+            return BitMap()
+        first, last = -(-lo // self.bin_size), hi // self.bin_size  # whole bins: [first, last)
+        if first >= last:
+            return BitMap(self.ids[lo:hi])
+        result = BitMap().union(*self.bins[first:last])
+        result.update(self.ids[lo : first * self.bin_size])
+        result.update(self.ids[last * self.bin_size : hi])
+        return result
 
 
 @dataclass

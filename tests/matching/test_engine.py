@@ -135,3 +135,22 @@ def test_empty_rules_and_missing_data_follow_kleene_logic():
     assert evaluate({"not": unknown}, facts, TODAY) is None
     assert evaluate({"all": [unknown, {"tag": "QUAL01"}]}, facts, TODAY) is False  # false beats unknown
     assert evaluate({"any": [unknown, {"not": {"tag": "QUAL01"}}]}, facts, TODAY) is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(1, 40_000),  # past 8,192 values the column is cut into bins
+    rnd=st.randoms(use_true_random=False),
+    low=st.one_of(st.none(), st.integers(-5, 505)),
+    high=st.one_of(st.none(), st.integers(-5, 505)),
+)
+def test_binned_numeric_ranges_match_brute_force(size, rnd, low, high):
+    import array
+
+    from matching.index import SortedColumn
+
+    values = [rnd.randint(0, 500) for _ in range(size)]
+    order = sorted(range(len(values)), key=lambda i: (values[i], i))
+    column = SortedColumn(array.array("d", [values[i] for i in order]), array.array("I", order))
+    expected = {i for i, v in enumerate(values) if (low is None or v >= low) and (high is None or v <= high)}
+    assert set(column.between(low, high)) == expected
