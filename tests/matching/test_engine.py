@@ -154,3 +154,22 @@ def test_binned_numeric_ranges_match_brute_force(size, rnd, low, high):
     column = SortedColumn(array.array("d", [values[i] for i in order]), array.array("I", order))
     expected = {i for i, v in enumerate(values) if (low is None or v >= low) and (high is None or v <= high)}
     assert set(column.between(low, high)) == expected
+
+
+@pytest.mark.django_db
+def test_sql_and_index_agree_on_every_demo_policy():
+    import io
+
+    from django.core.management import call_command
+
+    from matching.index import reset_index
+    from policies.models import Policy
+
+    call_command("seed_demo", enterprises=3000, policies=80, seed=5, stdout=io.StringIO())
+    reset_index()
+    index = MatchingIndex.build()
+    checked = 0
+    for rule in Policy.objects.values_list("audience_rule", flat=True):
+        assert set(index.audience(rule, TODAY)) == _sql_audience(rule, TODAY), rule
+        checked += 1
+    assert checked == 80
