@@ -1,1 +1,159 @@
-# Create your models here.
+"""Pushes (推送批次): which firms get one SMS about which policies, each message's state, and the links."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+
+class SmsTemplate(models.Model):
+    """A template registered with the carriers (正文 without the signature, which the gateway adds)."""
+
+    class Kind(models.TextChoices):
+        NOTICE = "notice", "通知类"
+        MARKETING = "marketing", "推广类"
+
+    name = models.CharField("名称", max_length=100)
+    code = models.CharField("模板编号", max_length=50, help_text="在短信平台备案的模板 ID，如 SMS_123456789。")
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices, default=Kind.MARKETING)
+    body = models.TextField("模板正文", help_text="可用变量：{企业简称}、{n}、{政策简称}、{link}。")
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "短信模板"
+        verbose_name_plural = "短信模板"
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SCHEDULED = "scheduled", "已排期"
+        PLANNING = "planning", "生成短信中"
+        SENDING = "sending", "发送中"
+        COMPLETED = "completed", "已完成"
+        CANCELLED = "cancelled", "已取消"
+
+    class Scope(models.TextChoices):
+        SELECTED = "selected", "所选政策"
+        SINCE_LAST = "since_last", "上次推送以来发布的全部政策"
+
+    class LinkMode(models.TextChoices):
+        PER_FIRM = "per_firm", "企业专属链接"
+        FIXED = "fixed", "统一链接（企业凭信用代码和验证码查看）"
+
+    name = models.CharField("批次名称", max_length=100)
+    scope = models.CharField("政策范围", max_length=12, choices=Scope.choices, default=Scope.SELECTED)
+    policies = models.ManyToManyField("policies.Policy", verbose_name="推送政策", blank=True, related_name="campaigns")
+    template = models.ForeignKey(SmsTemplate, verbose_name="短信模板", on_delete=models.PROTECT)
+    link_mode = models.CharField("链接方式", max_length=10, choices=LinkMode.choices, default=LinkMode.PER_FIRM)
+    force_reminder = models.BooleanField("再次提醒已通知过的企业", default=False)
+    daily_cap = models.PositiveSmallIntegerField("每家企业每天最多短信数", default=1)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    scheduled_at = models.DateTimeField("计划发送时间", null=True, blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", verbose_name="创建人", null=True, related_name="+", on_delete=models.SET_NULL
+    )
+    launched_by = models.ForeignKey(
+        "auth.User", verbose_name="发起人", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    launched_at = models.DateTimeField("发起时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "推送批次"
+        verbose_name_plural = "推送批次"
+        ordering = ["-created_at"]
+        permissions = [("launch_campaign", "可发起短信推送")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """One SMS to one firm in one campaign; its status only moves forward."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "待发送"
+        SENDING = "sending", "发送中"
+        SENT = "sent", "已提交"
+        DELIVERED = "delivered", "已送达"
+        TEMPORARY_FAILURE = "temporary-failure", "暂时失败"
+        PERMANENT_FAILURE = "permanent-failure", "永久失败"
+        TECHNICAL_FAILURE = "technical-failure", "技术故障"
+        VALIDATION_FAILED = "validation-failed", "校验失败"
+        CANCELLED = "cancelled", "已取消"
+
+    campaign = models.ForeignKey(Campaign, verbose_name="批次", related_name="messages", on_delete=models.CASCADE)
+    enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
+    mobile = models.CharField("手机号", max_length=11)
+    policy_ids = ArrayField(models.BigIntegerField(), verbose_name="政策")
+    text = models.TextField("短信正文")
+    length = models.PositiveSmallIntegerField("字数（含签名）")
+    segments = models.PositiveSmallIntegerField("计费条数")
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.CREATED, db_index=True)
+    out_id = models.CharField(
+        "外部流水号", max_length=40, unique=True, help_text="发给短信平台的 OutId，用于对账与去重。"
+    )
+    gateway_id = models.CharField("平台回执编号", max_length=64, blank=True)
+    error = models.CharField("失败原因", max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    sent_at = models.DateTimeField("提交时间", null=True, blank=True)
+    delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "短信"
+        verbose_name_plural = "短信"
+        constraints = [models.UniqueConstraint(fields=["campaign", "enterprise"], name="message_one_per_firm")]
+        indexes = [models.Index(fields=["campaign", "status"], name="message_campaign_status")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.enterprise_id}"
+
+
+class NotificationLedger(models.Model):
+    """Which firm was told about which policy, so no policy is pushed to the same firm twice."""
+
+    enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
+    policy = models.ForeignKey("policies.Policy", verbose_name="政策", on_delete=models.CASCADE)
+    campaign = models.ForeignKey(Campaign, verbose_name="批次", on_delete=models.CASCADE)
+    notified_at = models.DateTimeField("通知时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "通知记录"
+        verbose_name_plural = "通知记录"
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "policy", "campaign"], name="ledger_once_per_campaign")
+        ]
+        indexes = [models.Index(fields=["policy", "enterprise"], name="ledger_by_policy")]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}:{self.policy_id}"
+
+
+class PackageLink(models.Model):
+    """The unguessable link in a firm's SMS: PORTAL_BASE_URL/b/<token>."""
+
+    token = models.CharField("令牌", max_length=32, unique=True)
+    campaign = models.ForeignKey(Campaign, verbose_name="批次", related_name="links", on_delete=models.CASCADE)
+    enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
+    expires_at = models.DateTimeField("过期时间")
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    first_opened_at = models.DateTimeField("首次打开", null=True, blank=True)
+    open_count = models.PositiveIntegerField("打开次数", default=0)
+
+    class Meta:
+        verbose_name = "政策包链接"
+        verbose_name_plural = "政策包链接"
+        constraints = [models.UniqueConstraint(fields=["campaign", "enterprise"], name="link_one_per_firm")]
+
+    def __str__(self) -> str:
+        return self.token[:4] + "…"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and now < self.expires_at

@@ -1,0 +1,168 @@
+"""Planning a push: SMS rules, who is excluded and why, one message per firm, links, the ledger."""
+
+import datetime
+import re
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from matching import selectors
+from matching.index import reset_index
+from notifications import services
+from notifications.models import Campaign, Message, NotificationLedger, PackageLink, SmsTemplate
+from notifications.sms import check_template, segments, sms_length
+from policies.models import Policy
+from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    reset_index()
+    selectors.reset_caches()
+    yield
+    reset_index()
+
+
+# --- SMS rules ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("length", "expected"), [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (500, 8)])
+def test_segments_follow_the_70_and_67_rule(length, expected):
+    assert segments(length) == expected
+
+
+def test_length_counts_chinese_characters_and_the_signature():
+    assert sms_length("您有3条政策", "无锡政务服务") == len("【无锡政务服务】") + 6 == 14
+
+
+@pytest.mark.parametrize(
+    ("body", "marketing", "problem"),
+    [
+        ("【惠企】您有新政策 拒收请回复R", True, "正文中不能出现【】"),
+        ("您有新政策，详见 {link}", True, "必须以退订提示结尾"),
+        ("您有新政策，详见 {link} 拒收请回复R", False, "通知类短信不能包含营销退订提示"),
+        ("{公司名}：您有新政策 拒收请回复R", True, "未知的变量：公司名"),
+        ("政" * 500 + " 拒收请回复R", True, "短信过长"),
+    ],
+)
+def test_templates_that_carriers_would_refuse_are_refused_with_a_reason(body, marketing, problem):
+    check = check_template(body=body, signature="无锡政务服务", marketing=marketing)
+    assert not check.ok and any(problem in p for p in check.problems)
+
+
+def test_the_standard_marketing_template_passes():
+    assert check_template(body=BODY, signature="无锡政务服务", marketing=True).ok
+
+
+# --- preview and planning -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def push_setup(reviewer):
+    template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
+    first = PolicyFactory(status=Policy.Status.PUBLISHED, short_title="技改补助", audience_rule={"all": []},
+                          apply_end=timezone.localdate() + datetime.timedelta(days=10))  # fmt: skip
+    second = PolicyFactory(status=Policy.Status.PUBLISHED, short_title="人才安居", audience_rule={"all": []},
+                           apply_end=timezone.localdate() + datetime.timedelta(days=40))  # fmt: skip
+    firms = {
+        "ok": EnterpriseFactory(short_name="芯睿微电子", contact_mobile="13812345678"),
+        "opted_out": EnterpriseFactory(sms_opt_out=True),
+        "no_mobile": EnterpriseFactory(contact_mobile=""),
+        "told": EnterpriseFactory(),
+        "capped": EnterpriseFactory(),
+    }
+    old = Campaign.objects.create(name="上次推送", template=template, status=Campaign.Status.COMPLETED)
+    NotificationLedger.objects.create(enterprise=firms["told"], policy=first, campaign=old)
+    NotificationLedger.objects.create(enterprise=firms["told"], policy=second, campaign=old)
+    Message.objects.create(campaign=old, enterprise=firms["capped"], mobile="13900000000", policy_ids=[first.pk],
+                           text="x", length=10, segments=1, out_id="old-1", status="sent")  # fmt: skip
+    campaign = Campaign.objects.create(name="本次推送", template=template)
+    campaign.policies.set([first, second])
+    return campaign, firms, (first, second)
+
+
+def test_preview_counts_audience_exclusions_samples_and_cost(push_setup, settings):
+    settings.PORTAL_BASE_URL = "https://hqzd.wuxi.gov.cn"
+    campaign, firms, _ = push_setup
+    preview = services.campaign_preview(campaign=campaign)
+    assert preview.audience == 5
+    assert preview.excluded == {"opted_out": 1, "no_mobile": 1, "daily_cap": 1, "already_notified": 1}
+    assert preview.recipients == 1 and preview.by_region == {"新吴区": 1}
+    [sample] = preview.samples
+    assert sample["text"].startswith(
+        "【无锡政务服务】芯睿微电子：您有2条惠企政策可申报，含“技改补助”等，详见 https://hqzd.wuxi.gov.cn/b/"
+    )
+    assert sample["length"] == len(sample["text"]) and sample["segments"] == segments(sample["length"])
+    assert preview.segments == sample["segments"] and preview.cost_yuan == sample["segments"] * 0.04
+    assert preview.template_problems == []
+    assert not Message.objects.filter(campaign=campaign).exists()  # a preview writes nothing
+
+
+def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_setup, settings):
+    settings.PORTAL_BASE_URL = "https://hqzd.wuxi.gov.cn"
+    campaign, firms, (first, second) = push_setup
+    assert services.campaign_plan(campaign=campaign) == 1
+    message = Message.objects.get(campaign=campaign)
+    link = PackageLink.objects.get(campaign=campaign)
+    assert (message.enterprise, link.enterprise) == (firms["ok"], firms["ok"])
+    assert message.policy_ids == [first.pk, second.pk]  # nearest deadline first
+    assert message.text.endswith(f"详见 https://hqzd.wuxi.gov.cn/b/{link.token} 拒收请回复R")
+    assert message.length == len("【无锡政务服务】") + len(message.text) and message.status == "created"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", link.token)  # 96 bits, URL-safe
+    assert link.is_usable() and link.expires_at > timezone.now() + datetime.timedelta(days=89)
+    assert set(NotificationLedger.objects.filter(campaign=campaign).values_list("policy_id", flat=True)) == {
+        first.pk, second.pk,
+    }  # fmt: skip
+    assert services.campaign_plan(campaign=campaign) == 0  # running twice sends nothing twice
+
+
+def test_a_later_push_of_the_same_policies_skips_firms_already_told_unless_forced(push_setup):
+    campaign, firms, (first, second) = push_setup
+    services.campaign_plan(campaign=campaign)
+    again = Campaign.objects.create(name="再推一次", template=campaign.template, daily_cap=5)
+    again.policies.set([first, second])
+    preview = services.campaign_preview(campaign=again)
+    # The firm told in the first push and the one in the ledger from before are both left out now;
+    # with a cap of 5 the firm that had one SMS today is not.
+    assert (preview.excluded["already_notified"], preview.recipients) == (2, 1)
+    again.force_reminder = True
+    again.save()
+    forced = services.campaign_preview(campaign=again)
+    assert (forced.excluded["already_notified"], forced.recipients) == (0, 3)
+
+
+def test_links_are_unique_and_revocable(push_setup):
+    campaign, _, _ = push_setup
+    for n in range(200):
+        EnterpriseFactory(contact_mobile=f"139{n:08d}")
+    services.campaign_plan(campaign=campaign)
+    tokens = list(PackageLink.objects.values_list("token", flat=True))
+    assert len(tokens) == 201 == len(set(tokens))
+    link = PackageLink.objects.first()
+    link.revoked_at = timezone.now()
+    assert not link.is_usable()
+    link.revoked_at = None
+    assert not link.is_usable(now=link.expires_at)
+
+
+def test_planning_refuses_a_template_that_breaks_the_rules(push_setup):
+    campaign, _, _ = push_setup
+    campaign.template.body = "您有新政策，详见 {link}"
+    campaign.template.save()
+    with pytest.raises(ValidationError, match="必须以退订提示结尾"):
+        services.campaign_plan(campaign=campaign)
+    assert not Message.objects.filter(campaign=campaign).exists()
+
+
+def test_launching_needs_the_push_permission(push_setup, editor):
+    campaign, _, _ = push_setup
+    with pytest.raises(PermissionDenied, match="没有发起短信推送的权限"):
+        services.campaign_launch(campaign=campaign, user=editor)
+    operator = UserFactory(username="operator", is_superuser=True)
+    assert services.campaign_launch(campaign=campaign, user=operator) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING and campaign.launched_by == operator
