@@ -276,17 +276,28 @@ def campaign_plan(*, campaign: Campaign) -> int:
     return written
 
 
-def campaign_launch(*, campaign: Campaign, user) -> int:
-    """Plan a campaign's messages now (sending is done by the workers); needs the push permission."""
+@transaction.atomic
+def campaign_launch(*, campaign: Campaign, user) -> Campaign:
+    """Start a push: workers plan the messages and send them (from 08:00 if it is quiet time now).
+
+    Needs the push permission; a launched campaign cannot be launched again.
+    """
+    from notifications.tasks import plan_campaign
+
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有发起短信推送的权限。")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
-    written = campaign_plan(campaign=campaign)
-    Campaign.objects.filter(pk=campaign.pk).update(
-        status=Campaign.Status.SENDING, launched_by=user, launched_at=timezone.now()
-    )
-    return written
+    check = check_template(body=campaign.template.body, signature=settings.SMS_SIGNATURE,
+                           marketing=campaign.template.kind == "marketing")  # fmt: skip
+    if not check.ok:
+        raise ValidationError(check.problems)
+    campaign.status, campaign.launched_by, campaign.launched_at = Campaign.Status.PLANNING, user, timezone.now()
+    campaign.save(update_fields=["status", "launched_by", "launched_at"])
+    eta = campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > timezone.now() else None
+    transaction.on_commit(lambda: plan_campaign.apply_async((campaign.pk,), eta=eta))
+    return campaign
 
 
 def _today_start() -> datetime.datetime:

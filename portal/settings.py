@@ -120,8 +120,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues live here only; a worker started by the project consumes all of them.
-CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance")]
+CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance"), Queue("planning"), Queue("sending")]
 CELERY_TASK_ROUTES = {
+    "notifications.tasks.plan_campaign": {"queue": "planning"},
+    "notifications.tasks.send_chunk": {"queue": "sending"},
+    "notifications.tasks.watchdog": {"queue": "maintenance"},
     "policies.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
@@ -138,6 +141,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.expire_qualifications",
         "schedule": crontab(hour=0, minute=20),
     },
+    "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": 60.0},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
@@ -204,6 +208,8 @@ SPECTACULAR_SETTINGS = {
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env("SMS_BACKEND", default="file")
 SMS_SIGNATURE = env("SMS_SIGNATURE", default="无锡政务服务")
+# No pushes start between these hours (local time): "21-8" means 21:00 to 08:00.
+SMS_QUIET_HOURS = tuple(int(h) for h in env("SMS_QUIET_HOURS", default="21-8").split("-"))
 
 LOGGING = {
     "version": 1,

@@ -158,11 +158,15 @@ def test_planning_refuses_a_template_that_breaks_the_rules(push_setup):
     assert not Message.objects.filter(campaign=campaign).exists()
 
 
-def test_launching_needs_the_push_permission(push_setup, editor):
+def test_launching_needs_the_push_permission_and_happens_once(push_setup, editor, django_capture_on_commit_callbacks):
     campaign, _, _ = push_setup
     with pytest.raises(PermissionDenied, match="没有发起短信推送的权限"):
         services.campaign_launch(campaign=campaign, user=editor)
     operator = UserFactory(username="operator", is_superuser=True)
-    assert services.campaign_launch(campaign=campaign, user=operator) == 1
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.campaign_launch(campaign=campaign, user=operator)
+    assert len(queued) == 1  # the planning task, queued after commit
     campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.SENDING and campaign.launched_by == operator
+    assert campaign.status == Campaign.Status.PLANNING and campaign.launched_by == operator
+    with pytest.raises(ValidationError, match="不能再次发起"):
+        services.campaign_launch(campaign=campaign, user=operator)

@@ -1,0 +1,169 @@
+"""Sending: statuses move forward only, nothing twice, failures end in a state that says why."""
+
+import datetime
+import json
+
+import pytest
+from django.utils import timezone
+
+from matching import selectors
+from matching.index import reset_index
+from notifications import dispatch, services
+from notifications.gateways import Gateway, Outcome, SendResult, get_gateway
+from notifications.gateways.local import FileGateway
+from notifications.models import Campaign, Message, SmsTemplate
+from policies.models import Policy
+from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+class ScriptedGateway(Gateway):
+    """Answers each message by its mobile's last digit: 0 accepted, 1 temporary, 2 permanent, 3 timeout."""
+
+    batch_size = 3
+    OUTCOMES = {"0": Outcome.ACCEPTED, "1": Outcome.TEMPORARY, "2": Outcome.PERMANENT, "3": Outcome.UNKNOWN}
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+        self.accepted_ids: set[str] | None = set()
+
+    def send(self, messages, *, signature, template_code):
+        self.calls.append([m.out_id for m in messages])
+        return [SendResult(m.out_id, self.OUTCOMES[m.mobile[-1]], gateway_id=f"g-{m.out_id}", error="空号")
+                for m in messages]  # fmt: skip
+
+    def accepted(self, out_ids):
+        return None if self.accepted_ids is None else {i for i in out_ids if i in self.accepted_ids}
+
+
+@pytest.fixture
+def gateway(monkeypatch):
+    scripted = ScriptedGateway()
+    monkeypatch.setattr(dispatch, "get_gateway", lambda: scripted)
+    return scripted
+
+
+@pytest.fixture
+def planned():
+    reset_index()
+    selectors.reset_caches()
+    template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
+    policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []})
+    for last_digit in "0012303":
+        EnterpriseFactory(contact_mobile=f"1381234567{last_digit}")
+    campaign = Campaign.objects.create(name="推送", template=template, status=Campaign.Status.SENDING)
+    campaign.policies.set([policy])
+    services.campaign_plan(campaign=campaign)
+    yield campaign
+    reset_index()
+
+
+def statuses(campaign):
+    return sorted(Message.objects.filter(campaign=campaign).values_list("enterprise__contact_mobile", "status"))
+
+
+def send_all(campaign):
+    for first, last in dispatch.campaign_chunks(campaign_id=campaign.pk):
+        dispatch.send_chunk(campaign_id=campaign.pk, first_id=first, last_id=last)
+
+
+def test_chunks_follow_the_gateway_batch_size(planned, gateway):
+    chunks = dispatch.campaign_chunks(campaign_id=planned.pk)
+    assert len(chunks) == 3  # 7 messages in batches of 3
+    send_all(planned)
+    assert [len(call) for call in gateway.calls] == [3, 3, 1]
+
+
+def test_each_outcome_ends_in_its_own_state(planned, gateway):
+    send_all(planned)
+    got = dict(Message.objects.filter(campaign=planned).values_list("enterprise__contact_mobile", "status"))
+    assert got["13812345670"] == "sent"
+    assert got["13812345671"] == "created"  # temporary: back in line for the retry
+    assert got["13812345672"] == "permanent-failure"
+    assert got["13812345673"] == "sending"  # timed out: left for the watchdog to check, not resent
+    assert Message.objects.get(enterprise__contact_mobile="13812345672").error == "空号"
+
+
+def test_a_chunk_run_twice_sends_nothing_twice(planned, gateway):
+    first, last = dispatch.campaign_chunks(campaign_id=planned.pk)[0]
+    dispatch.send_chunk(campaign_id=planned.pk, first_id=first, last_id=last)
+    dispatch.send_chunk(campaign_id=planned.pk, first_id=first, last_id=last)  # e.g. redelivered after a crash
+    sent = [out_id for call in gateway.calls for out_id in call]
+    assert len(sent) == len(set(sent)) + 1  # only the temporary failure was tried again
+    assert Message.objects.get(enterprise__contact_mobile="13812345671").attempts == 2
+
+
+def test_temporary_failures_give_up_after_the_cap(planned, gateway):
+    for _ in range(dispatch.MAX_ATTEMPTS + 2):
+        send_all(planned)
+    message = Message.objects.get(enterprise__contact_mobile="13812345671")
+    assert (message.status, message.attempts) == ("technical-failure", dispatch.MAX_ATTEMPTS)
+
+
+def test_watchdog_asks_the_gateway_before_resending(planned, gateway):
+    send_all(planned)
+    stuck = Message.objects.filter(status="sending")
+    assert stuck.count() == 2
+    accepted, lost = stuck.order_by("id")
+    gateway.accepted_ids = {accepted.out_id}
+    later = timezone.now() + dispatch.STUCK_AFTER + datetime.timedelta(seconds=1)
+    dispatch.watchdog(now=later)
+    accepted.refresh_from_db()
+    lost.refresh_from_db()
+    assert (accepted.status, lost.status) == ("sent", "created")  # only the lost one will be sent again
+    gateway.accepted_ids = None  # a gateway that cannot tell: wait, then give up with a reason
+    Message.objects.filter(pk=lost.pk).update(status="sending")
+    dispatch.watchdog(now=later)
+    lost.refresh_from_db()
+    assert lost.status == "sending"
+    dispatch.watchdog(now=timezone.now() + dispatch.GIVE_UP_AFTER + datetime.timedelta(minutes=1))
+    lost.refresh_from_db()
+    assert lost.status == "technical-failure" and "无法确认" in lost.error
+
+
+def test_cancel_stops_everything_not_yet_sent(planned, gateway):
+    first, last = dispatch.campaign_chunks(campaign_id=planned.pk)[0]
+    dispatch.send_chunk(campaign_id=planned.pk, first_id=first, last_id=last)
+    operator = UserFactory(username="op", is_superuser=True)
+    dispatch.campaign_cancel(campaign=planned, user=operator)
+    before = len(gateway.calls)
+    send_all(planned)
+    assert len(gateway.calls) == before  # nothing further went to the gateway
+    assert Message.objects.filter(campaign=planned, status="created").count() == 0
+    assert Message.objects.filter(campaign=planned, status="cancelled").count() >= 4
+
+
+@pytest.mark.parametrize(
+    ("clock", "starts"),
+    [
+        ("2026-11-22 20:59", None),
+        ("2026-11-22 21:00", "2026-11-23 08:00"),
+        ("2026-11-23 03:30", "2026-11-23 08:00"),
+        ("2026-11-23 08:00", None),
+    ],
+)
+def test_quiet_hours_move_a_night_launch_to_eight_in_the_morning(clock, starts):
+    now = datetime.datetime.fromisoformat(clock).replace(tzinfo=SHANGHAI)
+    result = dispatch.quiet_until(now)
+    assert (result and timezone.localtime(result).strftime("%Y-%m-%d %H:%M")) == starts
+
+
+def test_the_file_gateway_writes_an_outbox_the_demo_can_show(planned, tmp_path, monkeypatch):
+    outbox = FileGateway(tmp_path / "outbox.jsonl")
+    monkeypatch.setattr(dispatch, "get_gateway", lambda: outbox)
+    send_all(planned)
+    lines = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == Message.objects.filter(campaign=planned).count() == 7
+    assert all(line["text"].startswith("【无锡政务服务】") and "/b/" in line["text"] for line in lines)
+    assert outbox.accepted([lines[0]["out_id"], "nope"]) == {lines[0]["out_id"]}
+    assert Message.objects.filter(campaign=planned, status="sent").count() == 7
+    assert dispatch.watchdog()["completed"] == 1
+
+
+def test_an_unknown_backend_is_a_clear_error(settings):
+    get_gateway.cache_clear()
+    with pytest.raises(ValueError, match="未知的短信通道"):
+        get_gateway("carrier-pigeon")
