@@ -1,1 +1,156 @@
-# Register your models here.
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from enterprises.validators import mask_mobile
+from notifications import dispatch, services
+from notifications.models import Campaign, Message, SmsTemplate
+from notifications.sms import check_template
+
+
+class SmsTemplateForm(forms.ModelForm):
+    class Meta:
+        model = SmsTemplate
+        fields = ["name", "code", "kind", "body", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("body"):
+            check = check_template(body=data["body"], signature=settings.SMS_SIGNATURE,
+                                   marketing=data.get("kind") == SmsTemplate.Kind.MARKETING)  # fmt: skip
+            for problem in check.problems:
+                self.add_error("body", problem)
+        return data
+
+
+@admin.register(SmsTemplate)
+class SmsTemplateAdmin(admin.ModelAdmin):
+    form = SmsTemplateForm
+    list_display = ["name", "code", "kind", "is_active"]
+
+
+def campaign_progress(campaign: Campaign) -> dict:
+    counts = Message.objects.filter(campaign=campaign).aggregate(
+        planned=Count("id"),
+        sent=Count("id", filter=Q(status__in=["sent", "delivered"])),
+        delivered=Count("id", filter=Q(status="delivered")),
+        failed=Count("id", filter=Q(status__in=["permanent-failure", "technical-failure", "validation-failed"])),
+        cancelled=Count("id", filter=Q(status="cancelled")),
+    )
+    counts["opened"] = campaign.links.filter(first_opened_at__isnull=False).count()
+    done = counts["sent"] + counts["failed"] + counts["cancelled"]
+    counts["fraction"] = round(done / counts["planned"], 3) if counts["planned"] else 0.0
+    counts["status"] = campaign.get_status_display()
+    counts["starts_at"] = ""
+    if campaign.status in {Campaign.Status.PLANNING, Campaign.Status.SENDING} and dispatch.quiet_until():
+        counts["starts_at"] = "夜间免打扰时段，将于 08:00 开始发送"
+    return counts
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    change_form_template = "admin/notifications/campaign/change_form.html"
+    list_display = ["name", "status", "template", "launched_at", "created_at"]
+    list_filter = ["status"]
+    autocomplete_fields = ["policies"]
+    fields = ["name", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at",
+              "status", "launched_by", "launched_at"]  # fmt: skip
+    readonly_fields = ["status", "launched_by", "launched_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+            return False  # a launched push is read-only; it can only be cancelled
+        return super().has_change_permission(request, obj)
+
+    def get_urls(self):
+        def view(fn, post=False):
+            return self.admin_site.admin_view(require_POST(fn) if post else fn)
+
+        return [
+            path("<int:pk>/launch/", view(self.launch_view, post=True), name="notifications_campaign_launch"),
+            path("<int:pk>/cancel/", view(self.cancel_view, post=True), name="notifications_campaign_cancel"),
+            path("<int:pk>/progress/", view(self.progress_view), name="notifications_campaign_progress"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if campaign is not None:
+            extra_context["campaign"] = campaign
+            extra_context["can_launch"] = request.user.has_perm("notifications.launch_campaign")
+            if campaign.status in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+                preview = services.campaign_preview(campaign=campaign)
+                extra_context["preview"] = preview
+                extra_context["exclusions"] = [(services.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
+            else:
+                extra_context["progress"] = campaign_progress(campaign)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def launch_view(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        try:
+            services.campaign_launch(campaign=campaign, user=request.user)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        except ValidationError as exc:
+            for problem in exc.messages:
+                self.message_user(request, problem, messages.ERROR)
+        else:
+            self.message_user(request, "已发起推送，后台正在生成并发送短信。", messages.SUCCESS)
+        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+
+    def cancel_view(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        try:
+            cancelled = dispatch.campaign_cancel(campaign=campaign, user=request.user)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"已取消推送，{cancelled:,} 条待发短信不再发送。", messages.SUCCESS)
+        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+
+    def progress_view(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return JsonResponse(campaign_progress(campaign))
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "enterprise", "masked", "segments", "status", "attempts", "sent_at"]
+    list_filter = ["status", "campaign"]
+    list_select_related = ["campaign", "enterprise"]
+    search_fields = ["=out_id", "enterprise__uscc"]
+    show_full_result_count = False
+
+    @admin.display(description="手机号")
+    def masked(self, obj: Message) -> str:
+        return mask_mobile(obj.mobile)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return ["campaign", "enterprise", "masked", "text", "length", "segments", "status", "out_id", "gateway_id",
+                "error", "attempts", "created_at", "sent_at", "delivered_at"]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)

@@ -27,6 +27,8 @@ TABLE = Message._meta.db_table
 def quiet_until(now: datetime.datetime | None = None) -> datetime.datetime | None:
     """When a push may start if ``now`` falls in quiet hours (default 21:00–08:00 Asia/Shanghai), else None."""
     now = timezone.localtime(now)
+    if not settings.SMS_QUIET_HOURS:
+        return None  # quiet hours switched off (SMS_QUIET_HOURS=off)
     start, end = settings.SMS_QUIET_HOURS
     if start <= now.hour or now.hour < end:
         day = now.date() if now.hour < end else now.date() + datetime.timedelta(days=1)

@@ -208,8 +208,9 @@ SPECTACULAR_SETTINGS = {
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env("SMS_BACKEND", default="file")
 SMS_SIGNATURE = env("SMS_SIGNATURE", default="无锡政务服务")
-# No pushes start between these hours (local time): "21-8" means 21:00 to 08:00.
-SMS_QUIET_HOURS = tuple(int(h) for h in env("SMS_QUIET_HOURS", default="21-8").split("-"))
+# No pushes start between these hours (local time): "21-8" means 21:00 to 08:00; "off" disables them.
+_quiet = env("SMS_QUIET_HOURS", default="21-8")
+SMS_QUIET_HOURS = () if _quiet == "off" else tuple(int(h) for h in _quiet.split("-"))
 
 LOGGING = {
     "version": 1,

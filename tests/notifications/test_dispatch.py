@@ -167,3 +167,37 @@ def test_an_unknown_backend_is_a_clear_error(settings):
     get_gateway.cache_clear()
     with pytest.raises(ValueError, match="未知的短信通道"):
         get_gateway("carrier-pigeon")
+
+
+def test_admin_shows_the_preview_and_launches_with_permission(client, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    reset_index()
+    selectors.reset_caches()
+    template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
+    policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []})
+    EnterpriseFactory(contact_mobile="13812345670")
+    EnterpriseFactory(sms_opt_out=True)
+    campaign = Campaign.objects.create(name="后台推送", template=template)
+    campaign.policies.set([policy])
+    client.force_login(UserFactory(username="boss", is_superuser=True))
+    page = client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk])).content.decode()
+    assert "实际发送 <strong>1</strong> 家" in page and "已退订短信" in page and "发起推送（1 家企业）" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("admin:notifications_campaign_launch", args=[campaign.pk]))
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PLANNING
+    progress = client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
+    assert progress["status"] == "生成短信中" and progress["planned"] == 0
+    reset_index()
+
+
+def test_a_template_breaking_the_rules_cannot_be_saved_in_the_admin(client):
+    from django.urls import reverse
+
+    client.force_login(UserFactory(username="boss2", is_superuser=True))
+    form = {"name": "x", "code": "SMS_1", "kind": "marketing", "body": "【广告】您有新政策 {link}"}
+    response = client.post(reverse("admin:notifications_smstemplate_add"), form)
+    page = response.content.decode()
+    assert "正文中不能出现【】" in page and "必须以退订提示结尾" in page
+    assert not SmsTemplate.objects.exists()

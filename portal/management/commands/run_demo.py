@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -14,11 +15,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, addrport: str, **options):
         log = settings.VAR_DIR / "celery.log"
+        # The demo sends to a file outbox, and at any hour so a push can be watched now; production keeps
+        # quiet hours (SMS_QUIET_HOURS, default 21:00–08:00) and a real SMS_BACKEND.
+        env = {**os.environ, "SMS_QUIET_HOURS": "off", "SMS_BACKEND": os.environ.get("SMS_BACKEND", "file")}
+        settings.SMS_QUIET_HOURS = ()
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--beat", "--concurrency", "2",
              "-Q", ",".join(q.name for q in settings.CELERY_TASK_QUEUES), "--loglevel", "INFO", "--logfile", str(log),
              "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            env=env,
         )  # fmt: skip
+        call_command("demo_push", stdout=self.stdout)
         base = f"http://{addrport}"
         self.stdout.write(
             "\n".join(
@@ -29,6 +36,7 @@ class Command(BaseCommand):
                     f"  管理后台      {base}/admin/",
                     f"  接口文档      {base}/api/docs/",
                     f"  Celery 日志   {log}",
+                    f"  短信发件箱    {settings.VAR_DIR / 'sms-outbox.jsonl'}（演示用文件通道）",
                     "  按 Ctrl+C 停止。",
                     "",
                 ]
