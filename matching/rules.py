@@ -203,34 +203,22 @@ def leaves(node: dict) -> list[dict]:
 def compile_rule(node: dict):
     """The rule as nested closures ``f(facts, on) -> Tri``: the same semantics as ``evaluate``, several
     times faster, for checking one firm against thousands of policies."""
-    if "all" in node:
-        parts = [compile_rule(child) for child in node["all"]]
+    if "all" in node or "any" in node:
+        # all: one false child decides; any: one true child decides. Otherwise unknown wins over the rest.
+        decisive = "any" in node
+        parts = [compile_rule(child) for child in node["any" if decisive else "all"]]
 
-        def all_of(facts, on):
+        def combined(facts, on):
             unknown = False
             for part in parts:
                 value = part(facts, on)
-                if value is False:
-                    return False
+                if value is decisive:
+                    return decisive
                 if value is None:
                     unknown = True
-            return None if unknown else True
+            return None if unknown else not decisive
 
-        return all_of
-    if "any" in node:
-        parts = [compile_rule(child) for child in node["any"]]
-
-        def any_of(facts, on):
-            unknown = False
-            for part in parts:
-                value = part(facts, on)
-                if value is True:
-                    return True
-                if value is None:
-                    unknown = True
-            return None if unknown else False
-
-        return any_of
+        return combined
     if "not" in node:
         inner = compile_rule(node["not"])
 
