@@ -10,7 +10,6 @@ refresh; the refresh reads firms in bulk and writes back only those whose result
 from __future__ import annotations
 
 import datetime
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from enterprises.models import Enterprise, SizeStandard, TagRule
+from portal.db import copy_rows
 
 FIRMS = Enterprise._meta.db_table
 SIZE_ORDER = ("large", "medium", "small")
@@ -137,14 +137,12 @@ def derive(rules: Rules, *, region_id, industry, employees, revenue, assets, fou
 def derived_tags_refresh(*, scope_table: str | None = None, today: datetime.date | None = None) -> int:
     """Recompute size class and derived tags for the firms in ``scope_table`` (ids) or all firms.
 
-    Reads in bulk with a server-side cursor, computes in Python, and writes back only the firms
-    whose result changed with one COPY and one UPDATE. Returns how many firms changed.
+    Reads in bulk with a server-side cursor, computes in Python, streams the firms whose result
+    changed back with COPY and applies them with one UPDATE. Returns how many firms changed.
     """
     rules = Rules.load()
     today = today or timezone.localdate()
     scope = f"JOIN {scope_table} scope ON scope.id = e.id" if scope_table else ""
-    changed = io.StringIO()
-    count = 0
     with connection.cursor() as cursor:
         cursor.execute(
             "DROP TABLE IF EXISTS derived_fix; CREATE TEMP TABLE derived_fix (id bigint, size text, tags bigint[])"
@@ -155,18 +153,19 @@ def derived_tags_refresh(*, scope_table: str | None = None, today: datetime.date
         f"SELECT e.id, e.region_id, e.industry, e.employees, e.annual_revenue, e.total_assets, e.founded_on, "
         f"e.size_class, e.derived_tags FROM {FIRMS} e {scope}"
     )
-    for pk, region_id, industry, employees, revenue, assets, founded_on, size, tags in reader:
-        new_size, new_tags = derive(
-            rules, region_id=region_id, industry=industry, employees=employees, revenue=revenue, assets=assets,
-            founded_on=founded_on, given_size=size, today=today,
-        )  # fmt: skip
-        if new_size != size or new_tags != tags:
-            changed.write(f"{pk}\t{new_size}\t{{{','.join(map(str, new_tags))}}}\n")
-            count += 1
+
+    def changed():
+        for pk, region_id, industry, employees, revenue, assets, founded_on, size, tags in reader:
+            new_size, new_tags = derive(
+                rules, region_id=region_id, industry=industry, employees=employees, revenue=revenue, assets=assets,
+                founded_on=founded_on, given_size=size, today=today,
+            )  # fmt: skip
+            if new_size != size or new_tags != tags:
+                yield pk, new_size, new_tags
+
+    count = copy_rows("derived_fix", ["id", "size", "tags"], changed())
     reader.close()
-    changed.seek(0)
     with connection.cursor() as cursor:
-        cursor.copy_expert("COPY derived_fix (id, size, tags) FROM STDIN", changed)
         cursor.execute(
             f"UPDATE {FIRMS} f SET size_class = x.size, derived_tags = x.tags, derived_at = now() "
             f"FROM derived_fix x WHERE f.id = x.id; DROP TABLE derived_fix"

@@ -18,6 +18,8 @@ def copy_value(value) -> str:
     if value.__class__ is not str:
         if isinstance(value, bool):
             return "t" if value else "f"
+        if isinstance(value, list):
+            return "{" + ",".join(map(str, value)) + "}"  # an array of numbers, e.g. bigint[]
         return str(value)  # numbers and dates never need escaping
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_ESCAPES)

@@ -35,10 +35,7 @@ STAGE_COLUMNS = "row_no, " + ", ".join(RECORD_FIELDS)
 
 def stage_line(row_no: int, record: list) -> bytes:
     """One validated record as a line of COPY text (UTF-8) for the staging table."""
-    cells = [str(row_no)]
-    for value in record:
-        cells.append("{" + ",".join(map(str, value)) + "}" if value.__class__ is list else copy_value(value))
-    return ("\t".join(cells) + "\n").encode()
+    return ("\t".join(map(copy_value, (row_no, *record))) + "\n").encode()
 
 
 @dataclass
