@@ -22,6 +22,7 @@ from django.utils import timezone
 from pyroaring import BitMap
 
 from matching import freshness
+from matching.facts import facts_for
 from matching.rules import FIELDS
 
 NUMERIC = ("registered_capital", "employees", "annual_revenue")
@@ -121,26 +122,25 @@ class MatchingIndex:
         for bitmap in (*self.known.values(), self.everyone):
             bitmap.difference_update(changed)
         self.dirty |= changed
-        with connection.cursor() as cursor:
-            cursor.execute(FIRM_SQL, [timezone.localdate(), list(ids)])
-            for pk, region, industry, size, founded, capital, employees, revenue, tag_codes in cursor.fetchall():
-                self.everyone.add(pk)
-                for code in tag_codes or []:
-                    self.tags.setdefault(code, BitMap()).add(pk)
-                for name, key, target in (("region", region, self.regions), ("industry", industry, self.industries),
-                                          ("size_class", size, self.sizes)):  # fmt: skip
-                    if key:
-                        target.setdefault(key, BitMap()).add(pk)
-                        self.known[name].add(pk)
-                self.overrides[pk] = {
-                    "founded_on": founded.toordinal() if founded else None,
-                    "registered_capital": float(capital) if capital is not None else None,
-                    "employees": employees,
-                    "annual_revenue": float(revenue) if revenue is not None else None,
-                }
-                for name, value in self.overrides[pk].items():
-                    if value is not None:
-                        self.known[name].add(pk)
+        for pk, firm in facts_for(ids).items():
+            self.everyone.add(pk)
+            for code in firm.tags:
+                self.tags.setdefault(code, BitMap()).add(pk)
+            for name, key, target in (("region", firm.region, self.regions),
+                                      ("industry", firm.industry, self.industries),
+                                      ("size_class", firm.size_class, self.sizes)):  # fmt: skip
+                if key:
+                    target.setdefault(key, BitMap()).add(pk)
+                    self.known[name].add(pk)
+            self.overrides[pk] = {
+                "founded_on": firm.founded_on.toordinal() if firm.founded_on else None,
+                "registered_capital": float(firm.registered_capital) if firm.registered_capital is not None else None,
+                "employees": firm.employees,
+                "annual_revenue": float(firm.annual_revenue) if firm.annual_revenue is not None else None,
+            }
+            for name, value in self.overrides[pk].items():
+                if value is not None:
+                    self.known[name].add(pk)
 
     # --- evaluation ------------------------------------------------------------------------------------
 
@@ -230,16 +230,6 @@ REGION_SQL = """
 SELECT r.code, array_agg(e.id) FROM enterprises_enterprise e JOIN policies_region r ON r.id = e.region_id
 GROUP BY r.code
 """
-FIRM_SQL = """
-SELECT e.id, r.code, NULLIF(e.industry, ''), NULLIF(e.size_class, ''), e.founded_on, e.registered_capital,
-       e.employees, e.annual_revenue,
-       ARRAY(SELECT p.code FROM enterprises_enterprisetag t JOIN enterprises_portraittag p ON p.id = t.tag_id
-             WHERE t.enterprise_id = e.id AND (t.valid_until IS NULL OR t.valid_until >= %s::date)
-             UNION SELECT p.code FROM enterprises_portraittag p WHERE p.id = ANY(e.derived_tags))
-FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id
-WHERE e.id = ANY(%s)
-"""
-
 _index: MatchingIndex | None = None
 _lock = threading.Lock()
 

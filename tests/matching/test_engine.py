@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
+from matching.facts import facts_for
 from matching.index import MatchingIndex
 from matching.rules import compile_rule, evaluate, to_sql
-from matching.selectors import facts_for
 from policies.models import Region
 from tests.factories import make_uscc
 
