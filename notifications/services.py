@@ -17,12 +17,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from enterprises.validators import MOBILE_RE
 from matching.index import get_index
 from notifications.models import Campaign, Message, NotificationLedger, PackageLink
-from notifications.sms import check_template, segments, sms_length
+from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
 from policies.models import Policy
 
-MOBILE_SQL = "e.contact_mobile ~ '^1[3-9][0-9]{9}$'"
+MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
 LINK_DAYS = 90
 # 96 random bits as 16 URL-safe characters. gen_random_uuid() draws from PostgreSQL's strong random
 # source; of its 32 hex digits, the 13th (version) and the 17th (variant) are not random and are skipped.
@@ -48,6 +49,13 @@ def campaign_policies(*, campaign: Campaign) -> list[Policy]:
     if last:
         published = published.filter(published_at__gt=last)
     return list(published.order_by("apply_end", "id"))
+
+
+def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
+    """The campaign's template against the carrier rules, with the configured signature."""
+    return check_template(
+        body=campaign.template.body, signature=settings.SMS_SIGNATURE, marketing=campaign.template.kind == "marketing"
+    )
 
 
 def _load_pairs(policies: list[Policy], on: datetime.date) -> int:
@@ -174,8 +182,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
     preview = Preview()
     policies = campaign_policies(campaign=campaign)
     on = timezone.localdate()
-    check = check_template(body=campaign.template.body, signature=settings.SMS_SIGNATURE,
-                           marketing=campaign.template.kind == "marketing")  # fmt: skip
+    check = campaign_template_check(campaign=campaign)
     preview.template_problems = check.problems
     if not policies:
         preview.template_problems = [*check.problems, "没有可推送的已发布政策。"]
@@ -212,7 +219,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
                 preview.samples.append({"firm": name, "text": f"【{settings.SMS_SIGNATURE}】{text}", "length": length,
                                         "segments": segments(length), "policies": count})  # fmt: skip
             cursor.execute(
-                f"SELECT COALESCE(sum(CASE WHEN len <= 70 THEN 1 ELSE ceil(len / 67.0) END), 0) FROM ("
+                f"SELECT COALESCE(sum({segments_sql('len')}), 0) FROM ("
                 f"  SELECT char_length({expr}) + %s AS len FROM push_bundles b "
                 f"  JOIN enterprises_enterprise e ON e.id = b.enterprise_id "
                 f"  CROSS JOIN (SELECT 'XXXXXXXXXXXXXXXX'::text AS token) t) x",
@@ -231,15 +238,14 @@ def campaign_plan(*, campaign: Campaign) -> int:
     Safe to run twice: unique (campaign, firm) absorbs repeats.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    check = check_template(body=campaign.template.body, signature=settings.SMS_SIGNATURE,
-                           marketing=campaign.template.kind == "marketing")  # fmt: skip
+    check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
     policies = campaign_policies(campaign=campaign)
     _load_pairs(policies, timezone.localdate())
     _filter_pairs(campaign, _today_start())
     expires = timezone.now() + datetime.timedelta(days=LINK_DAYS)
-    signature = len(f"【{settings.SMS_SIGNATURE}】")
+    length = f"(char_length(x.text) + {len(f'【{settings.SMS_SIGNATURE}】')})"  # the signature counts
     with connection.cursor() as cursor:
         cursor.execute(_bundle_sql())
         cursor.execute(
@@ -256,15 +262,14 @@ def campaign_plan(*, campaign: Campaign) -> int:
             f"""INSERT INTO {Message._meta.db_table}
                   (campaign_id, enterprise_id, mobile, policy_ids, text, length, segments, status, out_id,
                    gateway_id, error, attempts, created_at)
-                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, x.text, char_length(x.text) + %s,
-                       CASE WHEN char_length(x.text) + %s <= 70 THEN 1 ELSE ceil((char_length(x.text) + %s) / 67.0) END,
+                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, x.text, {length}, {segments_sql(length)},
                        'created', %s || '-' || b.enterprise_id, '', '', 0, now()
                 FROM push_bundles b
                 JOIN enterprises_enterprise e ON e.id = b.enterprise_id
                 JOIN {PackageLink._meta.db_table} t ON t.campaign_id = %s AND t.enterprise_id = b.enterprise_id
                 CROSS JOIN LATERAL (SELECT {expr} AS text) x
                 ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-            [campaign.pk, signature, signature, signature, f"C{campaign.pk}", campaign.pk, *params],
+            [campaign.pk, f"C{campaign.pk}", campaign.pk, *params],
         )
         written = cursor.rowcount
         cursor.execute(
@@ -289,8 +294,7 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
-    check = check_template(body=campaign.template.body, signature=settings.SMS_SIGNATURE,
-                           marketing=campaign.template.kind == "marketing")  # fmt: skip
+    check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
     campaign.status, campaign.launched_by, campaign.launched_at = Campaign.Status.PLANNING, user, timezone.now()

@@ -31,6 +31,11 @@ def segments(length: int) -> int:
     return -(-length // SEGMENT_SIZE)
 
 
+def segments_sql(length: str) -> str:
+    """``segments`` as a SQL expression over the SQL expression ``length``, for set-based planning."""
+    return f"(CASE WHEN {length} <= {SINGLE_LIMIT} THEN 1 ELSE ceil(({length}) / {SEGMENT_SIZE}.0)::int END)"
+
+
 @dataclass(frozen=True)
 class TemplateCheck:
     ok: bool

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from notifications import dispatch, services
@@ -50,6 +49,6 @@ def watchdog() -> dict:
             messages__created_at__lt=timezone.now() - dispatch.STUCK_AFTER,
         ).distinct()
         for campaign_id in stalled.values_list("pk", flat=True):
-            transaction.on_commit(lambda pk=campaign_id: queue_chunks(pk))
+            queue_chunks(campaign_id)  # sending only takes created messages, so a repeat is harmless
             report["resumed"] = report.get("resumed", 0) + 1
     return report

@@ -170,3 +170,13 @@ def test_launching_needs_the_push_permission_and_happens_once(push_setup, editor
     assert campaign.status == Campaign.Status.PLANNING and campaign.launched_by == operator
     with pytest.raises(ValidationError, match="不能再次发起"):
         services.campaign_launch(campaign=campaign, user=operator)
+
+
+def test_the_sql_segment_rule_agrees_with_python_at_every_length():
+    from django.db import connection
+
+    from notifications.sms import segments_sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT n, {segments_sql('n')} FROM generate_series(1, 600) n ORDER BY n")
+        assert all(sql == segments(n) for n, sql in cursor.fetchall())
