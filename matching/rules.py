@@ -15,6 +15,7 @@ NULL logic is the same Kleene logic.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -192,12 +193,15 @@ def evaluate(node: dict, facts: Facts, on: datetime.date, forced: dict[int, bool
     return leaf_value(node, facts, on)
 
 
-def leaves(node: dict) -> list[dict]:
+def leaves(node: dict, negated: bool = False) -> Iterator[tuple[dict, bool]]:
+    """Each leaf in order, with whether an odd number of ``not`` nodes sits above it."""
     if "all" in node or "any" in node:
-        return [leaf for child in node.get("all", node.get("any", [])) for leaf in leaves(child)]
-    if "not" in node:
-        return leaves(node["not"])
-    return [node]
+        for child in node.get("all", node.get("any", [])):
+            yield from leaves(child, negated)
+    elif "not" in node:
+        yield from leaves(node["not"], not negated)
+    else:
+        yield node, negated
 
 
 def compile_rule(node: dict):
@@ -286,21 +290,12 @@ def _actual(node: dict, facts: Facts, on: datetime.date, vocab: Vocabulary) -> s
 def explain(rule: dict, facts: Facts, on: datetime.date, vocab: Vocabulary) -> list[LeafResult]:
     """Each leaf of the rule with 满足 / 不满足 / 数据缺失, the firm's value and the required one."""
     results = []
-
-    def walk(node: dict, negated: bool) -> None:
-        if "all" in node or "any" in node:
-            for child in node.get("all", node.get("any", [])):
-                walk(child, negated)
-        elif "not" in node:
-            walk(node["not"], not negated)
-        else:
-            value = leaf_value(node, facts, on)
-            if negated and value is not None:
-                value = not value
-            description, required = describe(node, vocab, negated)
-            results.append(LeafResult(description, STATE_LABELS[value], _actual(node, facts, on, vocab), required))
-
-    walk(rule, False)
+    for leaf, negated in leaves(rule):
+        value = leaf_value(leaf, facts, on)
+        if negated and value is not None:
+            value = not value
+        description, required = describe(leaf, vocab, negated)
+        results.append(LeafResult(description, STATE_LABELS[value], _actual(leaf, facts, on, vocab), required))
     return results
 
 
@@ -312,31 +307,13 @@ def near_miss(rule: dict, facts: Facts, on: datetime.date) -> list[tuple[dict, b
     if evaluate(rule, facts, on) is True:
         return []
     found = []
-    polarity = _polarities(rule)
-    for leaf in leaves(rule):
-        negated = polarity[id(leaf)]
+    for leaf, negated in leaves(rule):
         wanted = not negated
         if leaf_value(leaf, facts, on) is wanted:
             continue
         if evaluate(rule, facts, on, {id(leaf): wanted}) is True:
             found.append((leaf, negated))
     return found
-
-
-def _polarities(rule: dict) -> dict[int, bool]:
-    out: dict[int, bool] = {}
-
-    def walk(node: dict, negated: bool) -> None:
-        if "all" in node or "any" in node:
-            for child in node.get("all", node.get("any", [])):
-                walk(child, negated)
-        elif "not" in node:
-            walk(node["not"], not negated)
-        else:
-            out[id(node)] = negated
-
-    walk(rule, False)
-    return out
 
 
 # --- SQL ---------------------------------------------------------------------------------------------------

@@ -40,6 +40,20 @@ def committed_db(transactional_db):
 
 
 @pytest.fixture
+def fresh_matching():
+    """A matching index and policy cache built from this test's data. Test writes never commit, so they
+    never announce changes; without this, a process-wide index from an earlier test would answer."""
+    from matching import selectors
+    from matching.index import reset_index
+
+    reset_index()
+    selectors.reset_caches()
+    yield
+    reset_index()
+    selectors.reset_caches()
+
+
+@pytest.fixture
 def editor(db):
     return UserFactory(username="editor", role=EDITOR)
 

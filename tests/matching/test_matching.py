@@ -10,26 +10,16 @@ from django.utils import timezone
 from enterprises import services as enterprise_services
 from enterprises.models import EnterpriseTag, PortraitTag
 from matching import selectors
-from matching.index import get_index, reset_index
+from matching.index import get_index
 from matching.rules import validate_rule
 from policies.models import Policy, Region
 from portal.identity import SESSION_KEY
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
 TODAY = timezone.localdate()
 HIGH_TECH = {"tag": "QUAL01"}
 IN_XINWU = {"field": "region", "op": "in", "value": ["320214"]}
-
-
-@pytest.fixture(autouse=True)
-def fresh_index():
-    # Each test has its own database contents, and its writes never commit (so never announce).
-    reset_index()
-    selectors.reset_caches()
-    yield
-    reset_index()
-    selectors.reset_caches()
 
 
 def tag(firm, code, **kwargs):

@@ -6,8 +6,6 @@ import json
 import pytest
 from django.utils import timezone
 
-from matching import selectors
-from matching.index import reset_index
 from notifications import dispatch, services
 from notifications.gateways import Gateway, Outcome, SendResult, get_gateway
 from notifications.gateways.local import FileGateway
@@ -47,9 +45,7 @@ def gateway(monkeypatch):
 
 
 @pytest.fixture
-def planned():
-    reset_index()
-    selectors.reset_caches()
+def planned(fresh_matching):
     template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
     policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []})
     for last_digit in "0012303":
@@ -57,8 +53,7 @@ def planned():
     campaign = Campaign.objects.create(name="推送", template=template, status=Campaign.Status.SENDING)
     campaign.policies.set([policy])
     services.campaign_plan(campaign=campaign)
-    yield campaign
-    reset_index()
+    return campaign
 
 
 def statuses(campaign):
@@ -169,11 +164,11 @@ def test_an_unknown_backend_is_a_clear_error(settings):
         get_gateway("carrier-pigeon")
 
 
-def test_admin_shows_the_preview_and_launches_with_permission(client, django_capture_on_commit_callbacks):
+def test_admin_shows_the_preview_and_launches_with_permission(
+    client, fresh_matching, django_capture_on_commit_callbacks
+):
     from django.urls import reverse
 
-    reset_index()
-    selectors.reset_caches()
     template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
     policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []})
     EnterpriseFactory(contact_mobile="13812345670")
@@ -189,7 +184,6 @@ def test_admin_shows_the_preview_and_launches_with_permission(client, django_cap
     assert campaign.status == Campaign.Status.PLANNING
     progress = client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
     assert progress["status"] == "生成短信中" and progress["planned"] == 0
-    reset_index()
 
 
 def test_a_template_breaking_the_rules_cannot_be_saved_in_the_admin(client):

@@ -7,24 +7,14 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from matching import selectors
-from matching.index import reset_index
 from notifications import services
 from notifications.models import Campaign, Message, NotificationLedger, PackageLink, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
-
-
-@pytest.fixture(autouse=True)
-def fresh_index():
-    reset_index()
-    selectors.reset_caches()
-    yield
-    reset_index()
 
 
 # --- SMS rules ---------------------------------------------------------------------------------------------
