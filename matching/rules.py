@@ -38,7 +38,6 @@ FIELDS: dict[str, dict] = {
 }
 OP_LABELS = {"in": "属于", "eq": "等于", "prefix": "以…开头", "gte": "不少于", "lte": "不超过", "between": "介于"}
 SIZE_LABELS = dict(Enterprise.Size.choices)
-EMPTY_RULE = {"all": []}
 
 
 # --- validation ----------------------------------------------------------------------------------------

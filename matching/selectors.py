@@ -8,18 +8,22 @@ compiled rule, so a change to a firm shows at once in every process.
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
 
+from enterprises.models import PortraitTag
 from matching import freshness
 from matching.facts import facts_for
 from matching.index import get_index
 from matching.rules import LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
-from policies.models import Policy
+from policies.models import Policy, PolicyLabel
 
 # --- audiences -----------------------------------------------------------------------------------------------
 
@@ -238,15 +242,18 @@ def _vocabulary() -> Vocabulary:
     return _vocab_cache[1]
 
 
+AFFINITY_FILE = Path(__file__).parent / "data" / "label_tag_affinity.json"
+
+
+@cache
+def _label_tag_affinity() -> dict[str, list[str]]:
+    """Label category → suggested tag codes; a file shipped with the code, read once per process."""
+    return json.loads(AFFINITY_FILE.read_text(encoding="utf-8"))["affinity"]
+
+
 def suggested_tags(label_ids: list[int]) -> list[dict]:
     """Portrait tags that usually go with the chosen policy labels (a map kept as data)."""
-    import json
-    from pathlib import Path
-
-    from enterprises.models import PortraitTag
-    from policies.models import PolicyLabel
-
-    affinity = json.loads((Path(__file__).parent / "data" / "label_tag_affinity.json").read_text())["affinity"]
+    affinity = _label_tag_affinity()
     categories = PolicyLabel.objects.filter(pk__in=label_ids).values_list("category__code", flat=True)
     codes = list(dict.fromkeys(code for cat in categories for code in affinity.get(cat, [])))
     names = dict(PortraitTag.objects.filter(code__in=codes).values_list("code", "name"))

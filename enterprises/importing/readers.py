@@ -6,10 +6,13 @@ import codecs
 import csv
 import datetime
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from enterprises.importing.columns import canonical_label
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other Office binaries
@@ -159,10 +162,6 @@ def _open_xlsx(handle: BinaryIO) -> Table:
 def json_lines_table(payload: bytes) -> tuple[Table, list[tuple[int, str]]]:
     """A table from JSON lines (one object per line, keys as in a file's header), and the lines that
     are not JSON objects (line number, reason) so they can be refused like bad rows."""
-    import json
-
-    from enterprises.importing.columns import canonical_label
-
     objects, bad = [], []
     for number, line in enumerate(payload.decode("utf-8-sig", errors="replace").splitlines(), 1):
         if not line.strip():

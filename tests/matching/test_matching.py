@@ -202,3 +202,21 @@ def test_matching_endpoints_are_in_the_openapi_schema(client):
     assert {"/api/matching/dry-run/", "/api/matching/policies/{id}/audience/",
             "/api/matching/enterprises/{uscc}/package/",
             "/api/matching/enterprises/{uscc}/explain/{policy_id}/"} <= set(paths)  # fmt: skip
+
+
+def test_live_preview_counts_the_builder_rule_and_suggests_tags_for_the_labels(client, editor):
+    from django.urls import reverse
+
+    from policies.models import PolicyLabel
+
+    EnterpriseFactory(employees=50)
+    EnterpriseFactory(employees=5)
+    client.force_login(editor)
+    response = client.post(
+        reverse("admin:policies_policy_audience_preview"),
+        {"rule_employees_min": "20", "labels": [PolicyLabel.objects.get(code="KJCX01").pk]},
+    )
+    body = response.json()
+    assert body["count"] == 1
+    assert body["rule"] == {"all": [{"field": "employees", "op": "gte", "value": 20}]}
+    assert {"code": "QUAL01", "name": "高新技术企业"} in body["suggested_tags"]
