@@ -1,31 +1,41 @@
-"""Sending planned messages: chunks sized to the gateway, statuses that only move forward.
+"""Sending planned messages: chunks of whole gateway calls, statuses that only move forward.
 
 A message is sent only from ``created``: taking a chunk is one UPDATE … SET status='sending' WHERE
-status='created', so a chunk delivered twice (acks_late, a restarted worker) finds nothing left to
-take. The gateway is called outside any transaction. A call that timed out leaves its messages in
-``sending``; the watchdog asks the gateway which of them it accepted before anything is resent.
+status='created', so a chunk delivered twice (acks_late, a restarted worker, the watchdog) finds
+nothing left to take. The same UPDATE stamps each message with the id of the gateway call that will
+carry it, before the call. The gateway is called outside any transaction, and each call's answer is
+recorded at once. A call that timed out leaves its messages in ``sending``; the watchdog asks the
+gateway (by call id) which of them it took before anything is resent.
 """
 
 from __future__ import annotations
 
 import datetime
+import secrets
+import time
 from collections import Counter
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications.gateways import Outcome, OutgoingSms, get_gateway
+from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, get_gateway
 from notifications.models import Campaign, Message
+from notifications.sms import template_variables
 
 MAX_ATTEMPTS = 5
-STUCK_AFTER = datetime.timedelta(minutes=10)
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
 TABLE = Message._meta.db_table
 
 
+def stuck_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.SMS_STUCK_AFTER)
+
+
 def quiet_until(now: datetime.datetime | None = None) -> datetime.datetime | None:
-    """When a push may start if ``now`` falls in quiet hours (default 21:00–08:00 Asia/Shanghai), else None."""
+    """When sending may start if ``now`` falls in quiet hours (default 21:00–08:00 Asia/Shanghai), else None."""
     now = timezone.localtime(now)
     if not settings.SMS_QUIET_HOURS:
         return None  # quiet hours switched off (SMS_QUIET_HOURS=off)
@@ -36,9 +46,15 @@ def quiet_until(now: datetime.datetime | None = None) -> datetime.datetime | Non
     return None
 
 
+def chunk_size() -> int:
+    """Messages per task: whole gateway calls, about SMS_TASK_CHUNK messages (fewer, larger tasks)."""
+    batch = get_gateway().batch_size
+    return batch * max(1, settings.SMS_TASK_CHUNK // batch)
+
+
 def campaign_chunks(*, campaign_id: int, size: int | None = None) -> list[tuple[int, int]]:
-    """Id ranges of the campaign's unsent messages, ``size`` messages each (the gateway's batch limit)."""
-    size = size or get_gateway().batch_size
+    """Id ranges of the campaign's unsent messages, ``size`` messages each."""
+    size = size or chunk_size()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
@@ -50,102 +66,140 @@ def campaign_chunks(*, campaign_id: int, size: int | None = None) -> list[tuple[
         return cursor.fetchall()
 
 
+def _progress_key(campaign_id: int) -> str:
+    # One namespace per database, so a demo, the tests and a benchmark sharing a Redis never mix.
+    return f"push:progress:{connection.settings_dict['NAME']}:{campaign_id}"
+
+
+def mark_progress(campaign_id: int) -> None:
+    """A heartbeat in Redis; a campaign without one (say Redis lost its queues) is resumed by the watchdog."""
+    cache.set(_progress_key(campaign_id), time.time(), timeout=None)
+
+
+def last_progress(campaign_id: int) -> float | None:
+    return cache.get(_progress_key(campaign_id))
+
+
 def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
-    """Send one chunk; returns how many messages ended in each outcome. Safe to run twice."""
-    with transaction.atomic():
-        status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
-        if status == Campaign.Status.CANCELLED:
-            waiting = Message.objects.filter(
-                campaign_id=campaign_id, id__range=(first_id, last_id), status=Message.Status.CREATED
-            )
-            cancelled = waiting.update(status=Message.Status.CANCELLED)
-            return Counter(cancelled=cancelled)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""UPDATE {TABLE} SET status = 'sending', attempts = attempts + 1, sent_at = now()
-                    WHERE campaign_id = %s AND id BETWEEN %s AND %s AND status = 'created'
-                    RETURNING out_id, mobile, text""",
-                [campaign_id, first_id, last_id],
-            )
-            batch = [OutgoingSms(*row) for row in cursor.fetchall()]
-        template = Campaign.objects.select_related("template").get(pk=campaign_id).template.code
-    if not batch:
+    """Send one chunk, one gateway call per batch; returns messages per outcome. Safe to run twice."""
+    gateway = get_gateway()
+    campaign = Campaign.objects.select_related("template").filter(pk=campaign_id).first()
+    if campaign is None:
         return Counter()
-    results = get_gateway().send(batch, signature=settings.SMS_SIGNATURE, template_code=template)
-    return _record(results)
+    if campaign.status == Campaign.Status.CANCELLED:
+        waiting = Message.objects.filter(campaign_id=campaign_id, id__range=(first_id, last_id),
+                                         status=Message.Status.CREATED)  # fmt: skip
+        return Counter(cancelled=waiting.update(status=Message.Status.CANCELLED))
+    if quiet_until() is not None:
+        return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
+    call_base = f"{campaign_id:x}-{secrets.token_hex(5)}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big.
+        cursor.execute(
+            f"""UPDATE {TABLE} SET status = 'sending', attempts = attempts + 1, sent_at = now(),
+                  call_id = %s || '-' || ((id - %s) / %s)
+                WHERE campaign_id = %s AND id BETWEEN %s AND %s AND status = 'created'
+                RETURNING call_id, out_id, mobile, text, params""",
+            [call_base, first_id, gateway.batch_size, campaign_id, first_id, last_id],
+        )
+        rows = cursor.fetchall()
+    names = template_variables(campaign.template.body)
+    calls: dict[str, list[OutgoingSms]] = {}
+    for call_id, out_id, mobile, text, params in rows:
+        calls.setdefault(call_id, []).append(OutgoingSms(out_id, mobile, text, dict(zip(names, params, strict=False))))
+    counts = Counter()
+    for call_id, batch in calls.items():
+        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
+            counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
+            continue
+        results = gateway.send(batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code,
+                               call_id=call_id)  # fmt: skip
+        counts += record_results(results)
+        mark_progress(campaign_id)
+    return counts
 
 
-def _record(results) -> Counter:
+def _cancel_taken(out_ids: list[str]) -> int:
+    return Message.objects.filter(out_id__in=out_ids, status=Message.Status.SENDING).update(
+        status=Message.Status.CANCELLED
+    )
+
+
+def record_results(results: list[SendResult]) -> Counter:
+    """One call's answers: accepted → sent, permanent → failed with the reason, temporary → back in line."""
     counts = Counter(r.outcome.value for r in results)
-    by_outcome: dict[Outcome, list] = {}
+    by_outcome: dict[Outcome, list[SendResult]] = {}
     for result in results:
         by_outcome.setdefault(result.outcome, []).append(result)
     with transaction.atomic(), connection.cursor() as cursor:
-        accepted = by_outcome.get(Outcome.ACCEPTED, [])
-        if accepted:
-            cursor.execute(
-                f"""UPDATE {TABLE} m SET status = 'sent', gateway_id = r.gateway_id
-                    FROM unnest(%s::text[], %s::text[]) AS r(out_id, gateway_id)
-                    WHERE m.out_id = r.out_id AND m.status = 'sending'""",
-                [[r.out_id for r in accepted], [r.gateway_id for r in accepted]],
-            )
-        for result in by_outcome.get(Outcome.PERMANENT, []):
-            Message.objects.filter(out_id=result.out_id, status=Message.Status.SENDING).update(
-                status=Message.Status.PERMANENT_FAILURE, error=result.error[:200]
-            )
-        for result in by_outcome.get(Outcome.TEMPORARY, []):
-            # Back to created for the retry, unless the attempts are used up.
-            cursor.execute(
-                f"""UPDATE {TABLE} SET error = %s,
-                      status = CASE WHEN attempts >= %s THEN 'technical-failure' ELSE 'created' END
-                    WHERE out_id = %s AND status = 'sending'""",
-                [result.error[:200], MAX_ATTEMPTS, result.out_id],
-            )
+        for outcome, sql in (
+            (Outcome.ACCEPTED, "status = 'sent', gateway_id = r.gateway_id"),
+            (Outcome.PERMANENT, "status = 'permanent-failure', error = r.error"),
+            # Back to created for the task's retry, unless the attempts are used up.
+            (Outcome.TEMPORARY, f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
+                                f"THEN 'technical-failure' ELSE 'created' END"),
+            (Outcome.UNKNOWN, "error = r.error"),  # stays in sending for the watchdog
+        ):  # fmt: skip
+            chosen = by_outcome.get(outcome)
+            if chosen:
+                cursor.execute(
+                    f"""UPDATE {TABLE} m SET {sql}
+                        FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(out_id, gateway_id, error)
+                        WHERE m.out_id = r.out_id AND m.status = 'sending'""",
+                    [[r.out_id for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]],
+                )
     return counts
 
 
 def campaign_cancel(*, campaign: Campaign, user) -> int:
     """Stop a push: nothing further is sent; returns how many waiting messages were cancelled."""
-    from django.core.exceptions import PermissionDenied
-
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有取消短信推送的权限。")
     with transaction.atomic():
-        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+        Campaign.objects.filter(pk=campaign.pk).exclude(status=Campaign.Status.COMPLETED).update(
+            status=Campaign.Status.CANCELLED
+        )
         return Message.objects.filter(campaign=campaign, status=Message.Status.CREATED).update(
             status=Message.Status.CANCELLED
         )
 
 
-def watchdog(now: datetime.datetime | None = None) -> dict[str, int]:
-    """Reconcile messages stuck in ``sending`` and close finished campaigns.
-
-    A stuck message is marked sent if the gateway says it accepted it, returned to ``created`` if the
-    gateway says it did not, and left alone when the gateway cannot tell, until GIVE_UP_AFTER.
-    """
+def reconcile_stuck(now: datetime.datetime | None = None, limit: int = 2000) -> Counter:
+    """Messages stuck in ``sending``: sent if the gateway took them, back in line if it surely did not,
+    left alone while it cannot tell, and a technical failure after GIVE_UP_AFTER."""
     now = now or timezone.now()
-    stuck = list(
-        Message.objects.filter(status=Message.Status.SENDING, sent_at__lt=now - STUCK_AFTER).values_list(
-            "out_id", "sent_at"
-        )[:5000]
-    )
+    stuck = [
+        StuckSms(*row)
+        for row in Message.objects.filter(status=Message.Status.SENDING, sent_at__lt=now - stuck_after())
+        .order_by("sent_at")
+        .values_list("out_id", "mobile", "call_id", "sent_at")[:limit]
+    ]
     report = Counter()
-    if stuck:
-        accepted = get_gateway().accepted([out_id for out_id, _ in stuck])
-        for out_id, sent_at in stuck:
-            if accepted is not None and out_id in accepted:
-                outcome = {"status": Message.Status.SENT}
-            elif accepted is not None:
-                outcome = {"status": Message.Status.CREATED}
-            elif sent_at < now - GIVE_UP_AFTER:
-                outcome = {"status": Message.Status.TECHNICAL_FAILURE, "error": "网关超时且无法确认是否已发送"}
-            else:
-                continue
-            report[outcome["status"]] += Message.objects.filter(out_id=out_id, status=Message.Status.SENDING).update(
-                **outcome
-            )
-    finished = Campaign.objects.filter(status=Campaign.Status.SENDING).exclude(
-        messages__status__in=[Message.Status.CREATED, Message.Status.SENDING]
-    )
-    report["completed"] = finished.update(status=Campaign.Status.COMPLETED)
-    return dict(report)
+    if not stuck:
+        return report
+    known = get_gateway().accepted(stuck) or {}
+    for sms in stuck:
+        verdict = known.get(sms.out_id)
+        if verdict is True:
+            change = {"status": Message.Status.SENT, "error": ""}
+        elif verdict is False:
+            change = {"status": Message.Status.CREATED}
+        elif sms.sent_at < now - GIVE_UP_AFTER:
+            change = {"status": Message.Status.TECHNICAL_FAILURE, "error": "网关超时且无法确认是否已发送"}
+        else:
+            continue
+        report[change["status"]] += Message.objects.filter(out_id=sms.out_id, status=Message.Status.SENDING).update(
+            **change
+        )
+    return report
+
+
+def close_finished() -> int:
+    """Campaigns with nothing left to send are completed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Campaign._meta.db_table} c SET status = 'completed' WHERE c.status = 'sending'
+                AND NOT EXISTS (SELECT 1 FROM {TABLE} m WHERE m.campaign_id = c.id
+                                AND m.status IN ('created', 'sending'))"""
+        )
+        return cursor.rowcount

@@ -92,11 +92,15 @@ class Message(models.Model):
     mobile = models.CharField("手机号", max_length=11)
     policy_ids = ArrayField(models.BigIntegerField(), verbose_name="政策")
     text = models.TextField("短信正文")
+    params = ArrayField(models.TextField(), verbose_name="模板变量", default=list, help_text="按模板中变量出现的顺序。")
     length = models.PositiveSmallIntegerField("字数（含签名）")
     segments = models.PositiveSmallIntegerField("计费条数")
-    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.CREATED, db_index=True)
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.CREATED)
     out_id = models.CharField(
         "外部流水号", max_length=40, unique=True, help_text="发给短信平台的 OutId，用于对账与去重。"
+    )
+    call_id = models.CharField(
+        "调用流水号", max_length=40, blank=True, help_text="所在那次平台调用的 OutId / SessionContext，回执据此对账。"
     )
     gateway_id = models.CharField("平台回执编号", max_length=64, blank=True)
     error = models.CharField("失败原因", max_length=200, blank=True)
@@ -109,7 +113,12 @@ class Message(models.Model):
         verbose_name = "短信"
         verbose_name_plural = "短信"
         constraints = [models.UniqueConstraint(fields=["campaign", "enterprise"], name="message_one_per_firm")]
-        indexes = [models.Index(fields=["campaign", "status"], name="message_campaign_status")]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            models.Index(fields=["call_id", "mobile"], name="message_call", condition=~models.Q(call_id="")),
+            # Small: only messages in flight, which the watchdog looks for across campaigns.
+            models.Index(fields=["sent_at"], name="message_in_flight", condition=models.Q(status="sending")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.enterprise_id}"
@@ -157,3 +166,21 @@ class PackageLink(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and now < self.expires_at
+
+
+class InboundSms(models.Model):
+    """A reply a firm sent to our signature (上行短信); an opt-out word marks the firm opted out."""
+
+    vendor = models.CharField("通道", max_length=20)
+    mobile = models.CharField("手机号", max_length=11)
+    text = models.CharField("内容", max_length=500)
+    received_at = models.DateTimeField("接收时间", default=timezone.now)
+    opted_out = models.PositiveIntegerField("退订企业数", default=0)
+
+    class Meta:
+        verbose_name = "上行短信"
+        verbose_name_plural = "上行短信"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.text[:20]

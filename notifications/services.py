@@ -20,7 +20,15 @@ from django.utils import timezone
 from enterprises.validators import MOBILE_RE
 from matching.index import get_index
 from notifications.models import Campaign, Message, NotificationLedger, PackageLink
-from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
+from notifications.sms import (
+    VENDOR_NAMES,
+    TemplateCheck,
+    check_template,
+    segments,
+    segments_sql,
+    sms_length,
+    template_variables,
+)
 from policies.models import Policy
 
 MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
@@ -31,7 +39,6 @@ TOKEN_SQL = (
     "translate(encode(decode(substr(u.hex, 1, 12) || substr(u.hex, 14, 3) || substr(u.hex, 18, 9), 'hex'), "
     "'base64'), '+/', '-_')"
 )
-UNIT_PRICE_FEN = 4  # per segment; an estimate for the preview, set per contract
 
 
 def campaign_policies(*, campaign: Campaign) -> list[Policy]:
@@ -160,21 +167,40 @@ def _bundle_sql() -> str:
     """
 
 
-def _text_sql(body: str) -> tuple[str, list]:
-    """SQL rendering the template for each bundle (replace() per placeholder; the link token is t.token)."""
-    expr = "%s"
-    params = [body]
-    for placeholder, value in (
-        ("{企业简称}", "COALESCE(NULLIF(e.short_name, ''), e.name)"),
-        ("{n}", "cardinality(b.policy_ids)::text"),
-        ("{政策简称}", "b.first_title"),
-        ("{link}", "%s || t.token"),
-    ):
+FIXED_LINK_PATH = "/m"  # one URL for every firm; the firm signs in with its USCC and an SMS code
+
+
+def _variables_sql(campaign: Campaign) -> dict[str, tuple[str, list]]:
+    """SQL for each template variable of a bundle ``b`` of firm ``e`` (the link token is ``t.token``)."""
+    if campaign.link_mode == Campaign.LinkMode.FIXED:
+        link = ("%s", [settings.PORTAL_BASE_URL + FIXED_LINK_PATH])
+    else:
+        link = ("%s || t.token", [f"{settings.PORTAL_BASE_URL}/b/"])
+    return {
+        "企业简称": ("COALESCE(NULLIF(e.short_name, ''), e.name)", []),
+        "n": ("cardinality(b.policy_ids)::text", []),
+        "政策简称": ("b.first_title", []),
+        "link": link,
+    }
+
+
+def _text_sql(campaign: Campaign) -> tuple[str, list]:
+    """SQL rendering the template for each bundle: one replace() per placeholder."""
+    expr, params = "%s", [campaign.template.body]
+    for placeholder, (value, value_params) in _variables_sql(campaign).items():
         expr = f"replace({expr}, %s, {value})"
-        params.append(placeholder)
-        if "%s" in value:
-            params.append(f"{settings.PORTAL_BASE_URL}/b/")
+        params += [f"{{{placeholder}}}", *value_params]
     return expr, params
+
+
+def _params_sql(campaign: Campaign) -> tuple[str, list]:
+    """SQL for the vendor template parameters, an array in the order the template uses them."""
+    by_vendor = {VENDOR_NAMES[k]: v for k, v in _variables_sql(campaign).items()}
+    names = template_variables(campaign.template.body)
+    if not names:
+        return "'{}'::text[]", []
+    return (f"ARRAY[{', '.join(by_vendor[n][0] for n in names)}]::text[]",
+            [p for n in names for p in by_vendor[n][1]])  # fmt: skip
 
 
 def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
@@ -207,7 +233,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
             )
             preview.by_policy = dict(cursor.fetchall())
             preview.recipients = sum(preview.by_region.values())
-            expr, params = _text_sql(campaign.template.body)
+            expr, params = _text_sql(campaign)
             cursor.execute(
                 f"SELECT e.name, {expr}, cardinality(b.policy_ids) FROM push_bundles b "
                 f"JOIN enterprises_enterprise e ON e.id = b.enterprise_id "
@@ -226,7 +252,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
                 [*params, len(f"【{settings.SMS_SIGNATURE}】")],
             )
             preview.segments = int(cursor.fetchone()[0])
-        preview.cost_yuan = preview.segments * UNIT_PRICE_FEN / 100
+        preview.cost_yuan = preview.segments * settings.SMS_UNIT_PRICE_FEN / 100
         transaction.set_rollback(True)  # a preview writes nothing
     return preview
 
@@ -246,30 +272,37 @@ def campaign_plan(*, campaign: Campaign) -> int:
     _filter_pairs(campaign, _today_start())
     expires = timezone.now() + datetime.timedelta(days=LINK_DAYS)
     length = f"(char_length(x.text) + {len(f'【{settings.SMS_SIGNATURE}】')})"  # the signature counts
+    per_firm = campaign.link_mode == Campaign.LinkMode.PER_FIRM
     with connection.cursor() as cursor:
         cursor.execute(_bundle_sql())
-        cursor.execute(
-            f"""INSERT INTO {PackageLink._meta.db_table} (token, campaign_id, enterprise_id, expires_at, open_count)
-                SELECT {TOKEN_SQL}, %s, b.enterprise_id, %s, 0
-                FROM push_bundles b
-                -- referring to b makes the subquery run per row; uncorrelated, it runs once for all rows
-                CROSS JOIN LATERAL (SELECT replace(gen_random_uuid()::text, '-', '') AS hex, b.enterprise_id) u
-                ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-            [campaign.pk, expires],
-        )
-        expr, params = _text_sql(campaign.template.body)
+        if per_firm:
+            cursor.execute(
+                f"""INSERT INTO {PackageLink._meta.db_table} (token, campaign_id, enterprise_id, expires_at, open_count)
+                    SELECT {TOKEN_SQL}, %s, b.enterprise_id, %s, 0
+                    FROM push_bundles b
+                    -- referring to b makes the subquery run per row; uncorrelated, it runs once for all rows
+                    CROSS JOIN LATERAL (SELECT replace(gen_random_uuid()::text, '-', '') AS hex, b.enterprise_id) u
+                    ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
+                [campaign.pk, expires],
+            )
+            links = (f"JOIN {PackageLink._meta.db_table} t ON t.campaign_id = %s AND t.enterprise_id = b.enterprise_id",
+                     [campaign.pk])  # fmt: skip
+        else:
+            links = ("CROSS JOIN (SELECT ''::text AS token) t", [])
+        expr, params = _text_sql(campaign)
+        params_expr, params_params = _params_sql(campaign)
         cursor.execute(
             f"""INSERT INTO {Message._meta.db_table}
-                  (campaign_id, enterprise_id, mobile, policy_ids, text, length, segments, status, out_id,
-                   gateway_id, error, attempts, created_at)
-                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, x.text, {length}, {segments_sql(length)},
-                       'created', %s || '-' || b.enterprise_id, '', '', 0, now()
+                  (campaign_id, enterprise_id, mobile, policy_ids, text, params, length, segments, status, out_id,
+                   call_id, gateway_id, error, attempts, created_at)
+                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, x.text, {params_expr}, {length},
+                       {segments_sql(length)}, 'created', %s || '-' || b.enterprise_id, '', '', '', 0, now()
                 FROM push_bundles b
                 JOIN enterprises_enterprise e ON e.id = b.enterprise_id
-                JOIN {PackageLink._meta.db_table} t ON t.campaign_id = %s AND t.enterprise_id = b.enterprise_id
+                {links[0]}
                 CROSS JOIN LATERAL (SELECT {expr} AS text) x
                 ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-            [campaign.pk, f"C{campaign.pk}", campaign.pk, *params],
+            [campaign.pk, *params_params, f"C{campaign.pk}", *links[1], *params],
         )
         written = cursor.rowcount
         cursor.execute(
@@ -278,29 +311,45 @@ def campaign_plan(*, campaign: Campaign) -> int:
                 ON CONFLICT (enterprise_id, policy_id, campaign_id) DO NOTHING""",
             [campaign.pk],
         )
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
     return written
 
 
 @transaction.atomic
 def campaign_launch(*, campaign: Campaign, user) -> Campaign:
-    """Start a push: workers plan the messages and send them (from 08:00 if it is quiet time now).
+    """Start a push, now or at its scheduled time: workers plan the messages and send them.
 
-    Needs the push permission; a launched campaign cannot be launched again.
+    Needs the push permission; only a draft can be launched. Sending waits for the end of quiet hours.
     """
-    from notifications.tasks import plan_campaign
-
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有发起短信推送的权限。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+    if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
     check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
-    campaign.status, campaign.launched_by, campaign.launched_at = Campaign.Status.PLANNING, user, timezone.now()
-    campaign.save(update_fields=["status", "launched_by", "launched_at"])
-    eta = campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > timezone.now() else None
-    transaction.on_commit(lambda: plan_campaign.apply_async((campaign.pk,), eta=eta))
+    campaign.launched_by, campaign.launched_at = user, timezone.now()
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        campaign.status = Campaign.Status.SCHEDULED  # the watchdog starts it when the time comes
+        campaign.save(update_fields=["status", "launched_by", "launched_at"])
+        return campaign
+    campaign.save(update_fields=["launched_by", "launched_at"])
+    return campaign_start(campaign=campaign)
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign) -> Campaign:
+    """Hand a launched campaign to the planning workers (after commit)."""
+    from notifications.dispatch import mark_progress
+    from notifications.tasks import plan_campaign
+
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED]
+    ).update(status=Campaign.Status.PLANNING)
+    campaign.refresh_from_db()
+    if updated:
+        transaction.on_commit(lambda: (mark_progress(campaign.pk), plan_campaign.delay(campaign.pk)))
     return campaign
 
 

@@ -71,6 +71,14 @@ PLACEHOLDERS = {
     "政策简称": "第一条政策的简称",
     "link": "企业专属政策包链接",
 }
+# The variable names registered with the vendors (Aliyun ${name}; Tencent takes them in this order).
+VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link"}
+
+
+def template_variables(body: str) -> list[str]:
+    """The template's variables as vendor names, in the order they appear (Tencent's TemplateParamSet)."""
+    names = [name for _, name, _, _ in string.Formatter().parse(body) if name in VENDOR_NAMES]
+    return [VENDOR_NAMES[name] for name in dict.fromkeys(names)]
 
 
 def render(*, body: str, short_name: str, count: int, first_policy: str, link: str) -> str:

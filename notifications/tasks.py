@@ -5,27 +5,32 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from notifications import dispatch, services
+from notifications import dispatch, receipts, services
 from notifications.models import Campaign, Message
 
 
 @shared_task(acks_late=True)
 def plan_campaign(campaign_id: int) -> int:
-    """Write the campaign's messages, then queue its chunks (at 08:00 if it is quiet time now)."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status == Campaign.Status.CANCELLED:
+    """Write the campaign's messages, then queue its chunks (the watchdog starts them after quiet hours)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status not in {Campaign.Status.PLANNING, Campaign.Status.SENDING}:
         return 0
-    written = services.campaign_plan(campaign=campaign)
-    Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
+    dispatch.mark_progress(campaign_id)
+    written = 0
+    if campaign.status == Campaign.Status.PLANNING:
+        written = services.campaign_plan(campaign=campaign)
     queue_chunks(campaign_id)
     return written
 
 
 def queue_chunks(campaign_id: int) -> int:
-    eta = dispatch.quiet_until()
+    """One send task per chunk of unsent messages; none in quiet hours."""
+    if dispatch.quiet_until() is not None:
+        return 0
     chunks = dispatch.campaign_chunks(campaign_id=campaign_id)
     for first_id, last_id in chunks:
-        send_chunk.apply_async((campaign_id, first_id, last_id), eta=eta)
+        send_chunk.delay(campaign_id, first_id, last_id)
+    dispatch.mark_progress(campaign_id)
     return len(chunks)
 
 
@@ -34,21 +39,39 @@ def send_chunk(self, campaign_id: int, first_id: int, last_id: int) -> dict:
     counts = dispatch.send_chunk(campaign_id=campaign_id, first_id=first_id, last_id=last_id)
     if counts.get("temporary"):
         # Temporary failures went back to created; try the chunk again later, with backoff.
-        raise self.retry(countdown=min(2**self.request.retries * 5, 300))
+        raise self.retry(countdown=min(2**self.request.retries * 2, 300))
     return dict(counts)
 
 
 @shared_task
 def watchdog() -> dict:
-    """Every minute: reconcile stuck messages, resume campaigns with unsent messages, close finished ones."""
-    report = dispatch.watchdog()
+    """Every minute (beat): start scheduled pushes, reconcile stuck messages, resume stalled campaigns
+    (a lost queue, a killed worker, the end of quiet hours) and close finished ones."""
+    report = {k: v for k, v in dispatch.reconcile_stuck().items()}
+    now = timezone.now()
+    for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now):
+        services.campaign_start(campaign=campaign)
+        report["started"] = report.get("started", 0) + 1
     if dispatch.quiet_until() is None:
-        stalled = Campaign.objects.filter(
-            status=Campaign.Status.SENDING,
-            messages__status=Message.Status.CREATED,
-            messages__created_at__lt=timezone.now() - dispatch.STUCK_AFTER,
-        ).distinct()
-        for campaign_id in stalled.values_list("pk", flat=True):
-            queue_chunks(campaign_id)  # sending only takes created messages, so a repeat is harmless
+        for campaign_id, status in Campaign.objects.filter(
+            status__in=[Campaign.Status.PLANNING, Campaign.Status.SENDING]
+        ).values_list("pk", "status"):
+            beat = dispatch.last_progress(campaign_id)
+            if beat is not None and beat > now.timestamp() - dispatch.stuck_after().total_seconds():
+                continue
+            if status == Campaign.Status.PLANNING:
+                plan_campaign.delay(campaign_id)
+            elif Message.objects.filter(campaign_id=campaign_id, status=Message.Status.CREATED).exists():
+                queue_chunks(campaign_id)  # sending only takes created messages, so a repeat is harmless
+            else:
+                continue
+            dispatch.mark_progress(campaign_id)
             report["resumed"] = report.get("resumed", 0) + 1
+    report["completed"] = dispatch.close_finished()
     return report
+
+
+@shared_task(acks_late=True)
+def record_receipts(items: list[dict]) -> int:
+    """Receipts queued by the webhook (the vendor gets its answer at once); repeats change nothing."""
+    return receipts.receipts_record(receipts=[receipts.Receipt(**item) for item in items])

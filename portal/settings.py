@@ -120,11 +120,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues live here only; a worker started by the project consumes all of them.
-CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance"), Queue("planning"), Queue("sending")]
+CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance"), Queue("planning"), Queue("sending"), Queue("receipts")]
 CELERY_TASK_ROUTES = {
     "notifications.tasks.plan_campaign": {"queue": "planning"},
     "notifications.tasks.send_chunk": {"queue": "sending"},
     "notifications.tasks.watchdog": {"queue": "maintenance"},
+    "notifications.tasks.record_receipts": {"queue": "receipts"},
     "policies.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
@@ -141,7 +142,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.expire_qualifications",
         "schedule": crontab(hour=0, minute=20),
     },
-    "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": 60.0},
+    "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": env.float("SMS_WATCHDOG_SECONDS", 60.0)},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
@@ -211,6 +212,27 @@ SMS_SIGNATURE = env("SMS_SIGNATURE", default="无锡政务服务")
 # No pushes start between these hours (local time): "21-8" means 21:00 to 08:00; "off" disables them.
 _quiet = env("SMS_QUIET_HOURS", default="21-8")
 SMS_QUIET_HOURS = () if _quiet == "off" else tuple(int(h) for h in _quiet.split("-"))
+SMS_ALIYUN_ENDPOINT = env("SMS_ALIYUN_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_ACCESS_KEY_ID = env("SMS_ALIYUN_ACCESS_KEY_ID", default="")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
+SMS_TENCENT_ENDPOINT = env("SMS_TENCENT_ENDPOINT", default="https://sms.tencentcloudapi.com/")
+SMS_TENCENT_SECRET_ID = env("SMS_TENCENT_SECRET_ID", default="")
+SMS_TENCENT_SECRET_KEY = env("SMS_TENCENT_SECRET_KEY", default="")
+SMS_TENCENT_APP_ID = env("SMS_TENCENT_APP_ID", default="")
+SMS_TENCENT_REGION = env("SMS_TENCENT_REGION", default="ap-guangzhou")
+# Requests per second per account, shared by all workers (vendor defaults: Aliyun 5,000, Tencent 3,000).
+SMS_QPS = {"aliyun": env.int("SMS_ALIYUN_QPS", default=5000), "tencent": env.int("SMS_TENCENT_QPS", default=3000)}
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)  # seconds to wait for a gateway's answer
+SMS_TASK_CHUNK = env.int("SMS_TASK_CHUNK", default=1000)  # messages per send task (whole gateway calls)
+SMS_STUCK_AFTER = env.int("SMS_STUCK_AFTER", default=600)  # seconds before the watchdog steps in
+SMS_WATCHDOG_SECONDS = env.float("SMS_WATCHDOG_SECONDS", default=60.0)
+SMS_UNIT_PRICE_FEN = env.int("SMS_UNIT_PRICE_FEN", default=4)  # per billed segment, for the preview's estimate
+# The secret path segment of the receipt and reply webhooks given to the vendors.
+SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="")
+if not SMS_WEBHOOK_SECRET:
+    if SMS_BACKEND in {"aliyun", "tencent"} and not DEBUG:
+        raise ImproperlyConfigured("SMS_WEBHOOK_SECRET 未设置：真实短信通道的回执与上行回调地址需要一个随机密钥。")
+    SMS_WEBHOOK_SECRET = "dev-webhook-secret"
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("policies.urls")),
     path("api/", include("enterprises.urls")),

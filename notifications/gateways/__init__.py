@@ -1,13 +1,18 @@
 """SMS gateways, chosen by the SMS_BACKEND setting.
 
-A gateway sends one batch of messages and answers, per message, one of: accepted (with the
-gateway's id), a temporary failure (worth retrying), a permanent failure (never retried), or
+A gateway sends one batch of messages in one call and answers, per message, one of: accepted (with
+the gateway's id), a temporary failure (worth retrying), a permanent failure (never retried), or
 unknown (the call timed out: the watchdog asks the gateway before anything is sent again).
+
+Every call carries a ``call_id`` (Aliyun ``OutId``, Tencent ``SessionContext``): the vendors take one
+such id per request, echo it in receipts and in their send-detail queries, and that is how a timed-out
+call is reconciled without sending twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
@@ -27,6 +32,7 @@ class OutgoingSms:
     out_id: str
     mobile: str
     text: str  # body without the signature
+    params: dict = field(default_factory=dict)  # template variables by vendor name (see sms.VENDOR_NAMES)
 
 
 @dataclass(frozen=True)
@@ -37,22 +43,42 @@ class SendResult:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class StuckSms:
+    """A message whose call timed out: enough to ask the gateway whether it took it."""
+
+    out_id: str
+    mobile: str
+    call_id: str
+    sent_at: datetime.datetime
+
+
 class Gateway:
     """Base class: ``batch_size`` numbers per call, ``send`` never raises for per-message problems."""
 
+    name = "base"
     batch_size = 100
 
-    def send(self, messages: list[OutgoingSms], *, signature: str, template_code: str) -> list[SendResult]:
+    def send(
+        self, messages: list[OutgoingSms], *, signature: str, template_code: str, call_id: str
+    ) -> list[SendResult]:
         raise NotImplementedError
 
-    def accepted(self, out_ids: list[str]) -> set[str] | None:
-        """Which of these messages the gateway accepted, if it can tell (None: it cannot)."""
+    def accepted(self, stuck: list[StuckSms]) -> set[str] | None:
+        """Out ids of the stuck messages the gateway accepted, if it can tell (None: it cannot)."""
         return None
+
+
+def results_for(messages: list[OutgoingSms], outcome: Outcome, *, gateway_id: str = "", error: str = ""):
+    """The same answer for every message of a call (the whole call succeeded or failed)."""
+    return [SendResult(m.out_id, outcome, gateway_id=gateway_id, error=error[:200]) for m in messages]
 
 
 BACKENDS = {
     "console": "notifications.gateways.local.ConsoleGateway",
     "file": "notifications.gateways.local.FileGateway",
+    "aliyun": "notifications.gateways.aliyun.AliyunGateway",
+    "tencent": "notifications.gateways.tencent.TencentGateway",
 }
 
 

@@ -1,0 +1,301 @@
+"""A fake SMS platform speaking the Aliyun (RPC, ``SendBatchSms``) and Tencent Cloud (TC3, ``SendSms``)
+APIs, for the demo, the tests and the benchmark.
+
+It checks every request's signature as the vendors do, renders the message from the registered
+template (the portal's SmsTemplate rows), records each accepted message, answers the vendors' send
+detail queries, posts delivery receipts back in each vendor's format, and injects latency, 5xx errors
+and timeouts on request. ``GET /_fake/stats`` and ``GET /_fake/messages`` show what it received;
+``POST /_fake/faults`` changes the faults while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import random
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from notifications.gateways.aliyun import rpc_signature
+from notifications.gateways.tencent import tc3_authorization
+from notifications.sms import VENDOR_NAMES, template_variables
+
+log = logging.getLogger("notifications.fakegateway")
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+PLACEHOLDER_OF = {vendor: placeholder for placeholder, vendor in VENDOR_NAMES.items()}
+
+
+@dataclass
+class Faults:
+    error_rate: float = 0.0  # share of calls answered with HTTP 503 (nothing recorded)
+    timeout_rate: float = 0.0  # share of calls accepted, then answered too late for the client
+    timeout_seconds: float = 15.0
+    latency_ms: float = 0.0
+    duplicate_receipts: bool = False  # post every receipt twice, as vendors sometimes do
+
+
+@dataclass
+class Credentials:
+    aliyun_key_id: str
+    aliyun_secret: str
+    tencent_secret_id: str
+    tencent_secret_key: str
+
+
+@dataclass
+class Accepted:
+    vendor: str
+    mobile: str
+    call_id: str
+    gateway_id: str
+    template: str
+    text: str
+    at: float
+
+
+@dataclass
+class State:
+    credentials: Credentials
+    templates: callable  # template code -> body, or None when not registered
+    receipt_urls: dict[str, str] = field(default_factory=dict)
+    outbox: Path | None = None
+    faults: Faults = field(default_factory=Faults)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    by_mobile: dict[str, list[Accepted]] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+    receipts: queue.Queue = field(default_factory=queue.Queue)
+
+    def accept(self, items: list[Accepted]) -> None:
+        with self.lock:
+            for item in items:
+                self.by_mobile.setdefault(item.mobile, []).append(item)
+            self.counts["accepted"] += len(items)
+            self.counts["last_accept_at"] = time.time()
+            if self.outbox:
+                with open(self.outbox, "a", encoding="utf-8") as out:
+                    for item in items:
+                        out.write(json.dumps(item.__dict__, ensure_ascii=False) + "\n")
+        if self.receipt_urls.get(items[0].vendor if items else ""):
+            for item in items:
+                self.receipts.put(item)
+
+    def stats(self) -> dict:
+        with self.lock:
+            per_mobile = Counter(len(v) for v in self.by_mobile.values())
+            return {"accepted": 0, "rejected_signatures": 0, "injected_errors": 0, "injected_timeouts": 0,
+                    **self.counts, "mobiles": len(self.by_mobile),
+                    "mobiles_with_more_than_one": sum(n for k, n in per_mobile.items() if k > 1)}  # fmt: skip
+
+
+def render(body: str, values: dict[str, str]) -> str:
+    for vendor, value in values.items():
+        body = body.replace("{" + PLACEHOLDER_OF.get(vendor, vendor) + "}", str(value))
+    return body
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' endpoints
+    state: State
+
+    def log_message(self, fmt, *args):  # quiet: a push makes thousands of calls
+        log.debug(fmt, *args)
+
+    def _reply(self, status: int, payload) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query))
+        if url.path == "/_fake/stats":
+            return self._reply(200, self.state.stats())
+        if url.path == "/_fake/messages":
+            with self.state.lock:
+                mobiles = [query["mobile"]] if "mobile" in query else list(self.state.by_mobile)
+                found = [a.__dict__ for m in mobiles for a in self.state.by_mobile.get(m, [])]
+            return self._reply(200, found)
+        return self._reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlsplit(self.path).path.rstrip("/")
+        if path == "/_fake/faults":
+            for key, value in json.loads(body or b"{}").items():
+                setattr(self.state.faults, key, value)
+            return self._reply(200, self.state.faults.__dict__)
+        if path == "/_fake/reset":
+            with self.state.lock:
+                self.state.by_mobile.clear()
+                self.state.counts.clear()
+            return self._reply(200, {"ok": True})
+        faults = self.state.faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if path == "/aliyun":
+            return self._aliyun(dict(parse_qsl(body.decode(), keep_blank_values=True)))
+        if path == "/tencent":
+            return self._tencent(body)
+        return self._reply(404, {"error": "not found"})
+
+    # --- fault injection around a send ------------------------------------------------------------------
+    def _send(self, vendor: str, answer_ok, items: list[Accepted]):
+        faults = self.state.faults
+        roll = random.random()
+        if roll < faults.error_rate:
+            self.state.counts["injected_errors"] += 1
+            return self._reply(503, {"Code": "ServiceUnavailable", "Message": "injected"})
+        self.state.accept(items)
+        if roll < faults.error_rate + faults.timeout_rate:
+            self.state.counts["injected_timeouts"] += 1
+            time.sleep(faults.timeout_seconds)  # accepted, but the client gives up before the answer
+        return self._reply(200, answer_ok)
+
+    # --- Aliyun -------------------------------------------------------------------------------------------
+    def _aliyun(self, params: dict[str, str]):
+        creds = self.state.credentials
+        if params.get("AccessKeyId") != creds.aliyun_key_id:
+            return self._reply(404, {"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found."})  # fmt: skip
+        if params.get("Signature") != rpc_signature(params, creds.aliyun_secret):
+            self.state.counts["rejected_signatures"] += 1
+            return self._reply(400, {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched."})  # fmt: skip
+        request_id = str(uuid.uuid4())
+        action = params.get("Action")
+        if action == "QuerySendDetails":
+            with self.state.lock:
+                found = list(self.state.by_mobile.get(params.get("PhoneNumber", ""), []))
+            records = [{"PhoneNum": a.mobile, "SendStatus": 3, "OutId": a.call_id, "Content": a.text, "ErrCode": "DELIVERED",
+                        "TemplateCode": a.template, "SendDate": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at))}
+                       for a in found if a.vendor == "aliyun"]  # fmt: skip
+            return self._reply(200, {"Code": "OK", "Message": "OK", "RequestId": request_id, "TotalCount": len(records),
+                                     "SmsSendDetailDTOs": {"SmsSendDetailDTO": records}})  # fmt: skip
+        if action not in {"SendBatchSms", "SendSms"}:
+            return self._reply(400, {"Code": "InvalidAction.NotFound", "Message": f"unknown action {action}"})
+        if action == "SendBatchSms":
+            mobiles = json.loads(params.get("PhoneNumberJson", "[]"))
+            values = json.loads(params.get("TemplateParamJson", "[]"))
+            signs = json.loads(params.get("SignNameJson", "[]"))
+        else:
+            mobiles = params.get("PhoneNumbers", "").split(",")
+            values = [json.loads(params.get("TemplateParam") or "{}")] * len(mobiles)
+            signs = [params.get("SignName", "")] * len(mobiles)
+        body = self.state.templates(params.get("TemplateCode", ""))
+        if body is None:
+            return self._reply(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "模板不存在", "RequestId": request_id})
+        if not mobiles or len(mobiles) > (100 if action == "SendBatchSms" else 1000) or len(values) != len(mobiles):
+            return self._reply(200, {"Code": "isv.MOBILE_COUNT_OVER_LIMIT", "Message": "号码数量有误", "RequestId": request_id})  # fmt: skip
+        if any(not MOBILE.match(m) for m in mobiles):
+            return self._reply(200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": request_id})
+        biz_id = f"{int(time.time())}^{uuid.uuid4().hex[:12]}"
+        call_id, now = params.get("OutId", ""), time.time()
+        items = [Accepted("aliyun", m, call_id, biz_id, params["TemplateCode"], f"【{s}】" + render(body, v), now)
+                 for m, v, s in zip(mobiles, values, signs, strict=False)]  # fmt: skip
+        return self._send("aliyun", {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}, items)
+
+    # --- Tencent ------------------------------------------------------------------------------------------
+    def _tencent(self, raw: bytes):
+        creds = self.state.credentials
+        request_id = str(uuid.uuid4())
+
+        def error(code, message):
+            return self._reply(200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
+
+        try:
+            timestamp = int(self.headers.get("X-TC-Timestamp", "0"))
+        except ValueError:
+            return error("MissingParameter", "X-TC-Timestamp")
+        expected = tc3_authorization(secret_id=creds.tencent_secret_id, secret_key=creds.tencent_secret_key,
+                                     host=self.headers.get("Host", ""), payload=raw.decode(), timestamp=timestamp)  # fmt: skip
+        if self.headers.get("Authorization") != expected:
+            self.state.counts["rejected_signatures"] += 1
+            return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
+        body = json.loads(raw)
+        action = self.headers.get("X-TC-Action")
+        if action == "PullSmsSendStatusByPhoneNumber":
+            mobile = body.get("PhoneNumber", "")[-11:]
+            with self.state.lock:
+                found = [a for a in self.state.by_mobile.get(mobile, []) if a.vendor == "tencent"]
+            reports = [{"SessionContext": a.call_id, "PhoneNumber": f"+86{a.mobile}", "SubscriberNumber": a.mobile,
+                        "ReportStatus": "SUCCESS", "Description": "DELIVRD", "UserReceiveTime": int(a.at), "SerialNo": a.gateway_id}
+                       for a in found]  # fmt: skip
+            return self._reply(200, {"Response": {"PullSmsSendStatusSet": reports, "RequestId": request_id}})
+        if action != "SendSms":
+            return error("InvalidAction", f"unknown action {action}")
+        template = self.state.templates(str(body.get("TemplateId", "")))
+        if template is None:
+            return error("FailedOperation.TemplateIncorrectOrUnapproved", "模板未审批或不存在")
+        numbers = body.get("PhoneNumberSet", [])
+        if not numbers or len(numbers) > 200:
+            return error("LimitExceeded.PhoneNumberCountLimit", "号码数量超过 200")
+        values = dict(zip(template_variables(template), body.get("TemplateParamSet", []), strict=False))
+        text = f"【{body.get('SignName', '')}】" + render(template, values)
+        statuses, items, now = [], [], time.time()
+        for number in numbers:
+            mobile = number.removeprefix("+86")
+            serial = uuid.uuid4().hex[:20]
+            if MOBILE.match(mobile):
+                statuses.append({"SerialNo": serial, "PhoneNumber": number, "Fee": 1, "Code": "Ok", "Message": "send success",
+                                 "SessionContext": body.get("SessionContext", ""), "IsoCode": "CN"})  # fmt: skip
+                items.append(Accepted("tencent", mobile, body.get("SessionContext", ""), serial, str(body["TemplateId"]), text, now))
+            else:
+                statuses.append({"SerialNo": "", "PhoneNumber": number, "Fee": 0, "Code": "InvalidParameterValue.IncorrectPhoneNumber",
+                                 "Message": "手机号格式错误", "SessionContext": "", "IsoCode": "CN"})  # fmt: skip
+        answer = {"Response": {"SendStatusSet": statuses, "RequestId": request_id}}
+        if not items:
+            return self._reply(200, answer)
+        return self._send("tencent", answer, items)
+
+
+def _post_receipts(state: State, stop: threading.Event) -> None:
+    """Deliver receipts in batches, each vendor in its own format, as the platforms do."""
+    session = requests.Session()
+    while not stop.is_set():
+        batch = []
+        try:
+            batch.append(state.receipts.get(timeout=0.2))
+            while len(batch) < 500:
+                batch.append(state.receipts.get_nowait())
+        except queue.Empty:
+            pass
+        for vendor in ("aliyun", "tencent"):
+            items = [a for a in batch if a.vendor == vendor]
+            if not items:
+                continue
+            if vendor == "aliyun":
+                payload = [{"phone_number": a.mobile, "send_time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at)),
+                            "report_time": time.strftime("%Y-%m-%d %H:%M:%S"), "success": True, "err_code": "DELIVERED",
+                            "err_msg": "用户接收成功", "sms_size": "1", "biz_id": a.gateway_id, "out_id": a.call_id}
+                           for a in items]  # fmt: skip
+            else:
+                payload = [{"user_receive_time": time.strftime("%Y-%m-%d %H:%M:%S"), "nationcode": "86", "mobile": a.mobile,
+                            "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
+                            "sid": a.gateway_id, "ext": a.call_id} for a in items]  # fmt: skip
+            for _ in range(2 if state.faults.duplicate_receipts else 1):
+                try:
+                    session.post(state.receipt_urls[vendor], json=payload, timeout=10)
+                    state.counts["receipts_posted"] += len(payload)
+                except requests.RequestException as exc:
+                    log.warning("回执投递失败：%s", exc)
+
+
+def serve(state: State, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, threading.Event]:
+    """Start the server (port 0: any free port) and the receipt poster; returns the server and a stop flag."""
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    stop = threading.Event()
+    threading.Thread(target=_post_receipts, args=(state, stop), daemon=True).start()
+    return server, stop
