@@ -11,6 +11,7 @@ gateway (by call id) which of them it took before anything is resent.
 from __future__ import annotations
 
 import datetime
+import logging
 import secrets
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, get_gateway
 from notifications.models import Campaign, Message
@@ -28,6 +30,7 @@ from notifications.sms import template_variables
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
 TABLE = Message._meta.db_table
+log = logging.getLogger("notifications.sms")
 
 
 def stuck_after() -> datetime.timedelta:
@@ -72,12 +75,21 @@ def _progress_key(campaign_id: int) -> str:
 
 
 def mark_progress(campaign_id: int) -> None:
-    """A heartbeat in Redis; a campaign without one (say Redis lost its queues) is resumed by the watchdog."""
-    cache.set(_progress_key(campaign_id), time.time(), timeout=None)
+    """A heartbeat in Redis; a campaign without one (say Redis lost its queues) is resumed by the watchdog.
+
+    Best effort: with Redis away, sending goes on and the missing heartbeat only means an early resume.
+    """
+    try:
+        cache.set(_progress_key(campaign_id), time.time(), timeout=None)
+    except RedisError:
+        log.warning("推送心跳写入 Redis 失败（批次 %s）", campaign_id)
 
 
 def last_progress(campaign_id: int) -> float | None:
-    return cache.get(_progress_key(campaign_id))
+    try:
+        return cache.get(_progress_key(campaign_id))
+    except RedisError:
+        return None
 
 
 def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
@@ -87,8 +99,9 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     if campaign is None:
         return Counter()
     if campaign.status == Campaign.Status.CANCELLED:
-        waiting = Message.objects.filter(campaign_id=campaign_id, id__range=(first_id, last_id),
-                                         status=Message.Status.CREATED)  # fmt: skip
+        waiting = Message.objects.filter(
+            campaign_id=campaign_id, id__range=(first_id, last_id), status=Message.Status.CREATED
+        )
         return Counter(cancelled=waiting.update(status=Message.Status.CANCELLED))
     if quiet_until() is not None:
         return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
@@ -112,8 +125,9 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
-        results = gateway.send(batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code,
-                               call_id=call_id)  # fmt: skip
+        results = gateway.send(
+            batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code, call_id=call_id
+        )
         counts += record_results(results)
         mark_progress(campaign_id)
     return counts
@@ -136,10 +150,13 @@ def record_results(results: list[SendResult]) -> Counter:
             (Outcome.ACCEPTED, "status = 'sent', gateway_id = r.gateway_id"),
             (Outcome.PERMANENT, "status = 'permanent-failure', error = r.error"),
             # Back to created for the task's retry, unless the attempts are used up.
-            (Outcome.TEMPORARY, f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
-                                f"THEN 'technical-failure' ELSE 'created' END"),
+            (
+                Outcome.TEMPORARY,
+                f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
+                f"THEN 'technical-failure' ELSE 'created' END",
+            ),
             (Outcome.UNKNOWN, "error = r.error"),  # stays in sending for the watchdog
-        ):  # fmt: skip
+        ):
             chosen = by_outcome.get(outcome)
             if chosen:
                 cursor.execute(

@@ -92,9 +92,15 @@ class State:
     def stats(self) -> dict:
         with self.lock:
             per_mobile = Counter(len(v) for v in self.by_mobile.values())
-            return {"accepted": 0, "rejected_signatures": 0, "injected_errors": 0, "injected_timeouts": 0,
-                    **self.counts, "mobiles": len(self.by_mobile),
-                    "mobiles_with_more_than_one": sum(n for k, n in per_mobile.items() if k > 1)}  # fmt: skip
+            return {
+                "accepted": 0,
+                "rejected_signatures": 0,
+                "injected_errors": 0,
+                "injected_timeouts": 0,
+                **self.counts,
+                "mobiles": len(self.by_mobile),
+                "mobiles_with_more_than_one": sum(n for k, n in per_mobile.items() if k > 1),
+            }
 
 
 def render(body: str, values: dict[str, str]) -> str:
@@ -168,20 +174,40 @@ class Handler(BaseHTTPRequestHandler):
     def _aliyun(self, params: dict[str, str]):
         creds = self.state.credentials
         if params.get("AccessKeyId") != creds.aliyun_key_id:
-            return self._reply(404, {"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found."})  # fmt: skip
+            return self._reply(
+                404, {"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found."}
+            )
         if params.get("Signature") != rpc_signature(params, creds.aliyun_secret):
             self.state.counts["rejected_signatures"] += 1
-            return self._reply(400, {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched."})  # fmt: skip
+            return self._reply(400, {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched."})
         request_id = str(uuid.uuid4())
         action = params.get("Action")
         if action == "QuerySendDetails":
             with self.state.lock:
                 found = list(self.state.by_mobile.get(params.get("PhoneNumber", ""), []))
-            records = [{"PhoneNum": a.mobile, "SendStatus": 3, "OutId": a.call_id, "Content": a.text, "ErrCode": "DELIVERED",
-                        "TemplateCode": a.template, "SendDate": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at))}
-                       for a in found if a.vendor == "aliyun"]  # fmt: skip
-            return self._reply(200, {"Code": "OK", "Message": "OK", "RequestId": request_id, "TotalCount": len(records),
-                                     "SmsSendDetailDTOs": {"SmsSendDetailDTO": records}})  # fmt: skip
+            records = [
+                {
+                    "PhoneNum": a.mobile,
+                    "SendStatus": 3,
+                    "OutId": a.call_id,
+                    "Content": a.text,
+                    "ErrCode": "DELIVERED",
+                    "TemplateCode": a.template,
+                    "SendDate": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at)),
+                }
+                for a in found
+                if a.vendor == "aliyun"
+            ]
+            return self._reply(
+                200,
+                {
+                    "Code": "OK",
+                    "Message": "OK",
+                    "RequestId": request_id,
+                    "TotalCount": len(records),
+                    "SmsSendDetailDTOs": {"SmsSendDetailDTO": records},
+                },
+            )
         if action not in {"SendBatchSms", "SendSms"}:
             return self._reply(400, {"Code": "InvalidAction.NotFound", "Message": f"unknown action {action}"})
         if action == "SendBatchSms":
@@ -194,15 +220,23 @@ class Handler(BaseHTTPRequestHandler):
             signs = [params.get("SignName", "")] * len(mobiles)
         body = self.state.templates(params.get("TemplateCode", ""))
         if body is None:
-            return self._reply(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "模板不存在", "RequestId": request_id})
+            return self._reply(
+                200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "模板不存在", "RequestId": request_id}
+            )
         if not mobiles or len(mobiles) > (100 if action == "SendBatchSms" else 1000) or len(values) != len(mobiles):
-            return self._reply(200, {"Code": "isv.MOBILE_COUNT_OVER_LIMIT", "Message": "号码数量有误", "RequestId": request_id})  # fmt: skip
+            return self._reply(
+                200, {"Code": "isv.MOBILE_COUNT_OVER_LIMIT", "Message": "号码数量有误", "RequestId": request_id}
+            )
         if any(not MOBILE.match(m) for m in mobiles):
-            return self._reply(200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": request_id})
+            return self._reply(
+                200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": request_id}
+            )
         biz_id = f"{int(time.time())}^{uuid.uuid4().hex[:12]}"
         call_id, now = params.get("OutId", ""), time.time()
-        items = [Accepted("aliyun", m, call_id, biz_id, params["TemplateCode"], f"【{s}】" + render(body, v), now)
-                 for m, v, s in zip(mobiles, values, signs, strict=False)]  # fmt: skip
+        items = [
+            Accepted("aliyun", m, call_id, biz_id, params["TemplateCode"], f"【{s}】" + render(body, v), now)
+            for m, v, s in zip(mobiles, values, signs, strict=False)
+        ]
         return self._send("aliyun", {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}, items)
 
     # --- Tencent ------------------------------------------------------------------------------------------
@@ -211,14 +245,21 @@ class Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
 
         def error(code, message):
-            return self._reply(200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}})
+            return self._reply(
+                200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
+            )
 
         try:
             timestamp = int(self.headers.get("X-TC-Timestamp", "0"))
         except ValueError:
             return error("MissingParameter", "X-TC-Timestamp")
-        expected = tc3_authorization(secret_id=creds.tencent_secret_id, secret_key=creds.tencent_secret_key,
-                                     host=self.headers.get("Host", ""), payload=raw.decode(), timestamp=timestamp)  # fmt: skip
+        expected = tc3_authorization(
+            secret_id=creds.tencent_secret_id,
+            secret_key=creds.tencent_secret_key,
+            host=self.headers.get("Host", ""),
+            payload=raw.decode(),
+            timestamp=timestamp,
+        )
         if self.headers.get("Authorization") != expected:
             self.state.counts["rejected_signatures"] += 1
             return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
@@ -228,9 +269,18 @@ class Handler(BaseHTTPRequestHandler):
             mobile = body.get("PhoneNumber", "")[-11:]
             with self.state.lock:
                 found = [a for a in self.state.by_mobile.get(mobile, []) if a.vendor == "tencent"]
-            reports = [{"SessionContext": a.call_id, "PhoneNumber": f"+86{a.mobile}", "SubscriberNumber": a.mobile,
-                        "ReportStatus": "SUCCESS", "Description": "DELIVRD", "UserReceiveTime": int(a.at), "SerialNo": a.gateway_id}
-                       for a in found]  # fmt: skip
+            reports = [
+                {
+                    "SessionContext": a.call_id,
+                    "PhoneNumber": f"+86{a.mobile}",
+                    "SubscriberNumber": a.mobile,
+                    "ReportStatus": "SUCCESS",
+                    "Description": "DELIVRD",
+                    "UserReceiveTime": int(a.at),
+                    "SerialNo": a.gateway_id,
+                }
+                for a in found
+            ]
             return self._reply(200, {"Response": {"PullSmsSendStatusSet": reports, "RequestId": request_id}})
         if action != "SendSms":
             return error("InvalidAction", f"unknown action {action}")
@@ -247,12 +297,34 @@ class Handler(BaseHTTPRequestHandler):
             mobile = number.removeprefix("+86")
             serial = uuid.uuid4().hex[:20]
             if MOBILE.match(mobile):
-                statuses.append({"SerialNo": serial, "PhoneNumber": number, "Fee": 1, "Code": "Ok", "Message": "send success",
-                                 "SessionContext": body.get("SessionContext", ""), "IsoCode": "CN"})  # fmt: skip
-                items.append(Accepted("tencent", mobile, body.get("SessionContext", ""), serial, str(body["TemplateId"]), text, now))
+                statuses.append(
+                    {
+                        "SerialNo": serial,
+                        "PhoneNumber": number,
+                        "Fee": 1,
+                        "Code": "Ok",
+                        "Message": "send success",
+                        "SessionContext": body.get("SessionContext", ""),
+                        "IsoCode": "CN",
+                    }
+                )
+                items.append(
+                    Accepted(
+                        "tencent", mobile, body.get("SessionContext", ""), serial, str(body["TemplateId"]), text, now
+                    )
+                )
             else:
-                statuses.append({"SerialNo": "", "PhoneNumber": number, "Fee": 0, "Code": "InvalidParameterValue.IncorrectPhoneNumber",
-                                 "Message": "手机号格式错误", "SessionContext": "", "IsoCode": "CN"})  # fmt: skip
+                statuses.append(
+                    {
+                        "SerialNo": "",
+                        "PhoneNumber": number,
+                        "Fee": 0,
+                        "Code": "InvalidParameterValue.IncorrectPhoneNumber",
+                        "Message": "手机号格式错误",
+                        "SessionContext": "",
+                        "IsoCode": "CN",
+                    }
+                )
         answer = {"Response": {"SendStatusSet": statuses, "RequestId": request_id}}
         if not items:
             return self._reply(200, answer)
@@ -275,14 +347,34 @@ def _post_receipts(state: State, stop: threading.Event) -> None:
             if not items:
                 continue
             if vendor == "aliyun":
-                payload = [{"phone_number": a.mobile, "send_time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at)),
-                            "report_time": time.strftime("%Y-%m-%d %H:%M:%S"), "success": True, "err_code": "DELIVERED",
-                            "err_msg": "用户接收成功", "sms_size": "1", "biz_id": a.gateway_id, "out_id": a.call_id}
-                           for a in items]  # fmt: skip
+                payload = [
+                    {
+                        "phone_number": a.mobile,
+                        "send_time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.at)),
+                        "report_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "success": True,
+                        "err_code": "DELIVERED",
+                        "err_msg": "用户接收成功",
+                        "sms_size": "1",
+                        "biz_id": a.gateway_id,
+                        "out_id": a.call_id,
+                    }
+                    for a in items
+                ]
             else:
-                payload = [{"user_receive_time": time.strftime("%Y-%m-%d %H:%M:%S"), "nationcode": "86", "mobile": a.mobile,
-                            "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
-                            "sid": a.gateway_id, "ext": a.call_id} for a in items]  # fmt: skip
+                payload = [
+                    {
+                        "user_receive_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "nationcode": "86",
+                        "mobile": a.mobile,
+                        "report_status": "SUCCESS",
+                        "errmsg": "DELIVRD",
+                        "description": "用户短信送达成功",
+                        "sid": a.gateway_id,
+                        "ext": a.call_id,
+                    }
+                    for a in items
+                ]
             for _ in range(2 if state.faults.duplicate_receipts else 1):
                 try:
                     session.post(state.receipt_urls[vendor], json=payload, timeout=10)

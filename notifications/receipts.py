@@ -60,14 +60,28 @@ def parse_receipts(vendor: str, payload) -> list[Receipt]:
     for item in payload:
         if vendor == "aliyun":
             ok = item["success"] in (True, "true", "True", 1)
-            receipts.append(Receipt(str(item.get("out_id", "")).split(".")[0], _mobile(item["phone_number"]), ok,
-                                    "" if ok else f"{item.get('err_code', '')}：{item.get('err_msg', '')}"[:200],
-                                    str(item.get("biz_id", "")), _local_time(item.get("report_time") or 0)))  # fmt: skip
+            receipts.append(
+                Receipt(
+                    str(item.get("out_id", "")).split(".")[0],
+                    _mobile(item["phone_number"]),
+                    ok,
+                    "" if ok else f"{item.get('err_code', '')}：{item.get('err_msg', '')}"[:200],
+                    str(item.get("biz_id", "")),
+                    _local_time(item.get("report_time") or 0),
+                )
+            )
         else:
             ok = item["report_status"] == "SUCCESS"
-            receipts.append(Receipt(str(item.get("ext", "")).split(".")[0], _mobile(item["mobile"]), ok,
-                                    "" if ok else str(item.get("errmsg", ""))[:200], str(item.get("sid", "")),
-                                    _local_time(item.get("user_receive_time") or 0)))  # fmt: skip
+            receipts.append(
+                Receipt(
+                    str(item.get("ext", "")).split(".")[0],
+                    _mobile(item["mobile"]),
+                    ok,
+                    "" if ok else str(item.get("errmsg", ""))[:200],
+                    str(item.get("sid", "")),
+                    _local_time(item.get("user_receive_time") or 0),
+                )
+            )
     return receipts
 
 
@@ -86,8 +100,9 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
     """Delivered or failed, in one statement; returns how many messages moved (repeats move none)."""
     if not receipts:
         return 0
-    columns = list(zip(*[(r.call_id, r.mobile, r.delivered, r.error, r.gateway_id, r.at) for r in receipts],
-                       strict=True))  # fmt: skip
+    columns = list(
+        zip(*[(r.call_id, r.mobile, r.delivered, r.error, r.gateway_id, r.at) for r in receipts], strict=True)
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {TABLE} m SET
@@ -115,4 +130,3 @@ def replies_record(*, vendor: str, replies: list[Reply]) -> int:
 
 def receipts_as_json(receipts: list[Receipt]) -> list[dict]:
     return [asdict(r) for r in receipts]
-

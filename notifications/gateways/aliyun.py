@@ -23,11 +23,23 @@ from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2017-05-25"
 # Worth another try later: the platform's own trouble and flow control of the account.
-TEMPORARY_CODES = {"isp.SYSTEM_ERROR", "isp.GATEWAY_ERROR", "Throttling.User", "Throttling.Api", "ServiceUnavailable",
-                   "InternalError", "SignatureNonceUsed"}  # fmt: skip
+TEMPORARY_CODES = {
+    "isp.SYSTEM_ERROR",
+    "isp.GATEWAY_ERROR",
+    "Throttling.User",
+    "Throttling.Api",
+    "ServiceUnavailable",
+    "InternalError",
+    "SignatureNonceUsed",
+}
 # Caused by one number of the batch: resend the numbers one by one to find it.
-NUMBER_CODES = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.BLACK_KEY_CONTROL_LIMIT", "isv.BUSINESS_LIMIT_CONTROL",
-                "isv.DAY_LIMIT_CONTROL", "isv.OUT_OF_SERVICE"}  # fmt: skip
+NUMBER_CODES = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.BUSINESS_LIMIT_CONTROL",
+    "isv.DAY_LIMIT_CONTROL",
+    "isv.OUT_OF_SERVICE",
+}
 
 
 def percent_encode(value: str) -> str:
@@ -37,8 +49,9 @@ def percent_encode(value: str) -> str:
 
 def rpc_signature(params: dict[str, str], secret: str, method: str = "POST") -> str:
     """The ``Signature`` of an RPC request: HMAC-SHA1 over the sorted, encoded parameters."""
-    canonical = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items())
-                         if k != "Signature")  # fmt: skip
+    canonical = "&".join(
+        f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()) if k != "Signature"
+    )
     to_sign = f"{method}&{percent_encode('/')}&{percent_encode(canonical)}"
     digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
@@ -53,15 +66,23 @@ class AliyunGateway(Gateway):
         self.key_id = key_id or settings.SMS_ALIYUN_ACCESS_KEY_ID
         self.secret = secret or settings.SMS_ALIYUN_ACCESS_KEY_SECRET
         if not (self.key_id and self.secret):
-            raise ImproperlyConfigured("SMS_BACKEND=aliyun 需要设置 SMS_ALIYUN_ACCESS_KEY_ID 与 SMS_ALIYUN_ACCESS_KEY_SECRET。")
+            raise ImproperlyConfigured(
+                "SMS_BACKEND=aliyun 需要设置 SMS_ALIYUN_ACCESS_KEY_ID 与 SMS_ALIYUN_ACCESS_KEY_SECRET。"
+            )
 
     def _call(self, action: str, params: dict[str, str]) -> dict:
         params = {
-            "AccessKeyId": self.key_id, "Action": action, "Format": "JSON", "RegionId": "cn-hangzhou",
-            "SignatureMethod": "HMAC-SHA1", "SignatureNonce": uuid.uuid4().hex, "SignatureVersion": "1.0",
-            "Timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "Version": API_VERSION,
+            "AccessKeyId": self.key_id,
+            "Action": action,
+            "Format": "JSON",
+            "RegionId": "cn-hangzhou",
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": uuid.uuid4().hex,
+            "SignatureVersion": "1.0",
+            "Timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Version": API_VERSION,
             **params,
-        }  # fmt: skip
+        }
         params["Signature"] = rpc_signature(params, self.secret)
         return post(self.name, self.endpoint, data=params)
 
@@ -85,8 +106,11 @@ class AliyunGateway(Gateway):
             return results_for(messages, Outcome.TEMPORARY, error=reason)
         if code in NUMBER_CODES and len(messages) > 1:
             # The call was refused as a whole, so nothing went out: resending singly cannot duplicate.
-            return [r for i, m in enumerate(messages)
-                    for r in self.send([m], signature=signature, template_code=template_code, call_id=f"{call_id}.{i}")]  # fmt: skip
+            return [
+                r
+                for i, m in enumerate(messages)
+                for r in self.send([m], signature=signature, template_code=template_code, call_id=f"{call_id}.{i}")
+            ]
         return results_for(messages, Outcome.PERMANENT, error=reason)
 
     def accepted(self, stuck: list[StuckSms]) -> dict[str, bool]:
@@ -94,10 +118,15 @@ class AliyunGateway(Gateway):
         found = {}
         for sms in stuck:
             try:
-                answer = self._call("QuerySendDetails", {
-                    "PhoneNumber": sms.mobile, "SendDate": timezone.localtime(sms.sent_at).strftime("%Y%m%d"),
-                    "PageSize": "50", "CurrentPage": "1",
-                })  # fmt: skip
+                answer = self._call(
+                    "QuerySendDetails",
+                    {
+                        "PhoneNumber": sms.mobile,
+                        "SendDate": timezone.localtime(sms.sent_at).strftime("%Y%m%d"),
+                        "PageSize": "50",
+                        "CurrentPage": "1",
+                    },
+                )
             except CallFailed:
                 continue  # cannot tell now; the watchdog asks again on its next round
             if answer.get("Code") != "OK":

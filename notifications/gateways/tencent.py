@@ -20,21 +20,36 @@ from django.utils import timezone
 
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, results_for
 from notifications.gateways.http import CallFailed, post
-from notifications.sms import template_variables
 
 API_VERSION = "2021-01-11"
 SERVICE = "sms"
 CONTENT_TYPE = "application/json; charset=utf-8"
-TEMPORARY_PREFIXES = ("InternalError", "RequestLimitExceeded", "ResourceUnavailable", "LimitExceeded.AppCountryOrRegionDailyLimit")  # fmt: skip
+TEMPORARY_PREFIXES = (
+    "InternalError",
+    "RequestLimitExceeded",
+    "ResourceUnavailable",
+    "LimitExceeded.AppCountryOrRegionDailyLimit",
+)
 RECEIPT_WAIT = datetime.timedelta(minutes=30)  # a number with no status report after this was not sent
 
 
-def tc3_authorization(*, secret_id: str, secret_key: str, host: str, payload: str, timestamp: int,
-                      service: str = SERVICE) -> str:  # fmt: skip
+def tc3_authorization(
+    *, secret_id: str, secret_key: str, host: str, payload: str, timestamp: int, service: str = SERVICE
+) -> str:
     """The ``Authorization`` header: canonical request → string to sign → date/service-scoped key."""
     date = datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%Y-%m-%d")
-    canonical = "\n".join(["POST", "/", "", f"content-type:{CONTENT_TYPE}", f"host:{host}", "", "content-type;host",
-                           hashlib.sha256(payload.encode()).hexdigest()])  # fmt: skip
+    canonical = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            f"content-type:{CONTENT_TYPE}",
+            f"host:{host}",
+            "",
+            "content-type;host",
+            hashlib.sha256(payload.encode()).hexdigest(),
+        ]
+    )
     scope = f"{date}/{service}/tc3_request"
     to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
 
@@ -54,8 +69,14 @@ class TencentGateway(Gateway):
     name = "tencent"
     batch_size = 200
 
-    def __init__(self, *, endpoint: str | None = None, secret_id: str | None = None, secret_key: str | None = None,
-                 app_id: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
+        app_id: str | None = None,
+    ):
         self.endpoint = endpoint or settings.SMS_TENCENT_ENDPOINT
         self.secret_id = secret_id or settings.SMS_TENCENT_SECRET_ID
         self.secret_key = secret_key or settings.SMS_TENCENT_SECRET_KEY
@@ -70,11 +91,20 @@ class TencentGateway(Gateway):
         payload = json.dumps(body, ensure_ascii=False)
         timestamp = int(time.time())
         headers = {
-            "Authorization": tc3_authorization(secret_id=self.secret_id, secret_key=self.secret_key, host=self.host,
-                                               payload=payload, timestamp=timestamp),
-            "Content-Type": CONTENT_TYPE, "Host": self.host, "X-TC-Action": action, "X-TC-Version": API_VERSION,
-            "X-TC-Timestamp": str(timestamp), "X-TC-Region": settings.SMS_TENCENT_REGION,
-        }  # fmt: skip
+            "Authorization": tc3_authorization(
+                secret_id=self.secret_id,
+                secret_key=self.secret_key,
+                host=self.host,
+                payload=payload,
+                timestamp=timestamp,
+            ),
+            "Content-Type": CONTENT_TYPE,
+            "Host": self.host,
+            "X-TC-Action": action,
+            "X-TC-Version": API_VERSION,
+            "X-TC-Timestamp": str(timestamp),
+            "X-TC-Region": settings.SMS_TENCENT_REGION,
+        }
         return post(self.name, self.endpoint, data=payload.encode(), headers=headers).get("Response", {})
 
     def send(self, messages: list[OutgoingSms], *, signature, template_code, call_id) -> list[SendResult]:
@@ -83,16 +113,21 @@ class TencentGateway(Gateway):
             groups.setdefault(tuple(sorted(sms.params.items())), []).append(sms)
         results = []
         for i, group in enumerate(groups.values()):
-            results += self._send_group(group, signature, template_code, f"{call_id}.{i}" if len(groups) > 1 else call_id)
+            results += self._send_group(
+                group, signature, template_code, f"{call_id}.{i}" if len(groups) > 1 else call_id
+            )
         return results
 
     def _send_group(self, group: list[OutgoingSms], signature, template_code, call_id) -> list[SendResult]:
         params = group[0].params
         body = {
-            "PhoneNumberSet": [_e164(m.mobile) for m in group], "SmsSdkAppId": self.app_id, "SignName": signature,
-            "TemplateId": template_code, "TemplateParamSet": [str(params[name]) for name in params],
+            "PhoneNumberSet": [_e164(m.mobile) for m in group],
+            "SmsSdkAppId": self.app_id,
+            "SignName": signature,
+            "TemplateId": template_code,
+            "TemplateParamSet": [str(params[name]) for name in params],
             "SessionContext": call_id,
-        }  # fmt: skip
+        }
         try:
             answer = self._call("SendSms", body)
         except CallFailed as failed:
@@ -120,10 +155,17 @@ class TencentGateway(Gateway):
         found, now = {}, timezone.now()
         for sms in stuck:
             try:
-                answer = self._call("PullSmsSendStatusByPhoneNumber", {
-                    "BeginTime": int(sms.sent_at.timestamp()) - 60, "EndTime": int(now.timestamp()), "Offset": 0,
-                    "Limit": 100, "PhoneNumber": _e164(sms.mobile), "SmsSdkAppId": self.app_id,
-                })  # fmt: skip
+                answer = self._call(
+                    "PullSmsSendStatusByPhoneNumber",
+                    {
+                        "BeginTime": int(sms.sent_at.timestamp()) - 60,
+                        "EndTime": int(now.timestamp()),
+                        "Offset": 0,
+                        "Limit": 100,
+                        "PhoneNumber": _e164(sms.mobile),
+                        "SmsSdkAppId": self.app_id,
+                    },
+                )
             except CallFailed:
                 continue
             if "Error" in answer:

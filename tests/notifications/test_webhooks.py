@@ -43,9 +43,17 @@ def post(client, vendor, kind, payload, secret="dev-webhook-secret"):
 
 
 def aliyun_receipt(mobile, success=True, out_id="c9-0"):
-    return {"phone_number": mobile, "send_time": "2026-11-23 09:00:00", "report_time": "2026-11-23 09:00:05",
-            "success": success, "err_code": "DELIVERED" if success else "MK:0001", "err_msg": "用户接收成功" if success else "空号",
-            "sms_size": "1", "biz_id": "12345^0", "out_id": out_id}  # fmt: skip
+    return {
+        "phone_number": mobile,
+        "send_time": "2026-11-23 09:00:00",
+        "report_time": "2026-11-23 09:00:05",
+        "success": success,
+        "err_code": "DELIVERED" if success else "MK:0001",
+        "err_msg": "用户接收成功" if success else "空号",
+        "sms_size": "1",
+        "biz_id": "12345^0",
+        "out_id": out_id,
+    }
 
 
 def status_of(mobile):
@@ -61,8 +69,16 @@ def test_an_aliyun_receipt_marks_delivery_and_gets_the_vendors_answer(client, se
 
 
 def test_a_tencent_receipt_uses_its_own_format(client, sent):
-    receipt = {"user_receive_time": "2026-11-23 09:00:05", "nationcode": "86", "mobile": "13900000001",
-               "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": "x1", "ext": "c9-0"}  # fmt: skip
+    receipt = {
+        "user_receive_time": "2026-11-23 09:00:05",
+        "nationcode": "86",
+        "mobile": "13900000001",
+        "report_status": "SUCCESS",
+        "errmsg": "DELIVRD",
+        "description": "用户短信送达成功",
+        "sid": "x1",
+        "ext": "c9-0",
+    }
     assert post(client, "tencent", "receipts", [receipt]).json() == {"result": 0, "errmsg": "OK"}
     assert status_of("13900000001")[0] == "delivered"
 
@@ -95,8 +111,16 @@ def test_garbage_is_refused_with_a_reason(client, sent):
 @pytest.mark.parametrize("word", ["R", "td", "退订", " T "])
 def test_an_opt_out_reply_stops_every_sms_to_that_number(client, sent, word):
     Message.objects.filter(mobile="13900000002").update(status="created")
-    reply = [{"phone_number": "13900000002", "send_time": "2026-11-23 09:01:00", "content": word,
-              "sign_name": "无锡政务服务", "dest_code": "1234", "sequence_id": 1}]  # fmt: skip
+    reply = [
+        {
+            "phone_number": "13900000002",
+            "send_time": "2026-11-23 09:01:00",
+            "content": word,
+            "sign_name": "无锡政务服务",
+            "dest_code": "1234",
+            "sequence_id": 1,
+        }
+    ]
     assert post(client, "aliyun", "replies", reply).json() == {"code": 0, "msg": "接收成功"}
     firm = Enterprise.objects.get(contact_mobile="13900000002")
     assert firm.sms_opt_out and firm.sms_opt_out_at is not None
@@ -105,8 +129,14 @@ def test_an_opt_out_reply_stops_every_sms_to_that_number(client, sent, word):
 
 
 def test_other_replies_are_kept_without_opting_out(client, sent):
-    reply = {"extend": "", "mobile": "13900000001", "nationcode": "86", "sign": "无锡政务服务", "text": "请问怎么申报",
-             "time": 1795000000}  # fmt: skip
+    reply = {
+        "extend": "",
+        "mobile": "13900000001",
+        "nationcode": "86",
+        "sign": "无锡政务服务",
+        "text": "请问怎么申报",
+        "time": 1795000000,
+    }
     assert post(client, "tencent", "replies", reply).json() == {"result": 0, "errmsg": "OK"}
     assert not Enterprise.objects.get(contact_mobile="13900000001").sms_opt_out
     assert InboundSms.objects.get().text == "请问怎么申报"

@@ -42,23 +42,34 @@ class Command(BaseCommand):
         receipt_urls = {}
         if options["receipts_to"]:
             base = options["receipts_to"].rstrip("/")
-            receipt_urls = {v: f"{base}/hooks/sms/{v}/{settings.SMS_WEBHOOK_SECRET}/receipts" for v in ("aliyun", "tencent")}
+            receipt_urls = {
+                v: f"{base}/hooks/sms/{v}/{settings.SMS_WEBHOOK_SECRET}/receipts" for v in ("aliyun", "tencent")
+            }
         state = State(
             credentials=Credentials(
-                settings.SMS_ALIYUN_ACCESS_KEY_ID or "fake-aliyun-id", settings.SMS_ALIYUN_ACCESS_KEY_SECRET or "fake-aliyun-secret",
-                settings.SMS_TENCENT_SECRET_ID or "fake-tencent-id", settings.SMS_TENCENT_SECRET_KEY or "fake-tencent-key",
+                settings.SMS_ALIYUN_ACCESS_KEY_ID or "fake-aliyun-id",
+                settings.SMS_ALIYUN_ACCESS_KEY_SECRET or "fake-aliyun-secret",
+                settings.SMS_TENCENT_SECRET_ID or "fake-tencent-id",
+                settings.SMS_TENCENT_SECRET_KEY or "fake-tencent-key",
             ),
             templates=registered_templates(),
             receipt_urls=receipt_urls,
             outbox=Path(options["outbox"]) if options["outbox"] else None,
-            faults=Faults(options["error_rate"], options["timeout_rate"], options["timeout_seconds"],
-                          options["latency_ms"], options["duplicate_receipts"]),
-        )  # fmt: skip
+            faults=Faults(
+                options["error_rate"],
+                options["timeout_rate"],
+                options["timeout_seconds"],
+                options["latency_ms"],
+                options["duplicate_receipts"],
+            ),
+        )
         server, stop = serve(state, options["host"], options["port"])
         port = server.server_address[1]
         if options["port_file"]:
             Path(options["port_file"]).write_text(str(port))
-        self.stdout.write(f"模拟短信平台已启动：http://{options['host']}:{port}/aliyun 与 /tencent，统计见 /_fake/stats")
+        self.stdout.write(
+            f"模拟短信平台已启动：http://{options['host']}:{port}/aliyun 与 /tencent，统计见 /_fake/stats"
+        )
         self.stdout.flush()
         try:
             server.serve_forever()

