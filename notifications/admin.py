@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from enterprises.validators import mask_mobile
-from notifications import dispatch, services
+from notifications import dispatch, selectors, services
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.sms import check_template
 
@@ -45,7 +45,7 @@ def campaign_progress(campaign: Campaign) -> dict:
         failed=Count("id", filter=Q(status__in=["permanent-failure", "technical-failure", "validation-failed"])),
         cancelled=Count("id", filter=Q(status="cancelled")),
     )
-    counts["opened"] = campaign.links.filter(first_opened_at__isnull=False).count()
+    counts["opened"] = campaign.messages.filter(first_opened_at__isnull=False).count()
     done = counts["sent"] + counts["failed"] + counts["cancelled"]
     counts["fraction"] = round(done / counts["planned"], 3) if counts["planned"] else 0.0
     counts["status"] = campaign.get_status_display()
@@ -135,7 +135,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["campaign", "enterprise", "masked", "segments", "status", "attempts", "sent_at"]
     list_filter = ["status", "campaign"]
     list_select_related = ["campaign", "enterprise"]
-    search_fields = ["=out_id", "enterprise__uscc"]
+    search_fields = ["=id", "=call_id", "enterprise__uscc"]
     show_full_result_count = False
 
     @admin.display(description="手机号")
@@ -149,8 +149,13 @@ class MessageAdmin(admin.ModelAdmin):
         return False
 
     def get_fields(self, request, obj=None):
-        return ["campaign", "enterprise", "masked", "text", "length", "segments", "status", "out_id", "gateway_id",
-                "error", "attempts", "created_at", "sent_at", "delivered_at"]  # fmt: skip
+        return ["campaign", "enterprise", "masked", "text", "length", "segments", "status", "call_id", "gateway_id",
+                "error", "attempts", "created_at", "sent_at", "delivered_at", "first_opened_at", "open_count",
+                "revoked_at"]  # fmt: skip
+
+    @admin.display(description="短信正文")
+    def text(self, obj: Message) -> str:
+        return f"【{settings.SMS_SIGNATURE}】{selectors.message_text(message=obj)}"
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

@@ -25,7 +25,8 @@ from redis.exceptions import RedisError
 
 from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, get_gateway
 from notifications.models import Campaign, Message
-from notifications.sms import template_variables
+from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_link
+from notifications.sms import render, vendor_params
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
@@ -109,32 +110,37 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     with transaction.atomic(), connection.cursor() as cursor:
         # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big.
         cursor.execute(
-            f"""UPDATE {TABLE} SET status = 'sending', attempts = attempts + 1, sent_at = now(),
-                  call_id = %s || '-' || ((id - %s) / %s)
-                WHERE campaign_id = %s AND id BETWEEN %s AND %s AND status = 'created'
-                RETURNING call_id, out_id, mobile, text, params""",
+            f"""UPDATE {TABLE} m SET status = 'sending', attempts = attempts + 1, sent_at = now(),
+                  call_id = %s || '-' || ((m.id - %s) / %s)
+                FROM enterprises_enterprise e, policies_policy p
+                WHERE m.campaign_id = %s AND m.id BETWEEN %s AND %s AND m.status = 'created'
+                  AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
+                RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
+                          m.token""",
             [call_base, first_id, gateway.batch_size, campaign_id, first_id, last_id],
         )
         rows = cursor.fetchall()
-    names = template_variables(campaign.template.body)
+    body = campaign.template.body
     calls: dict[str, list[OutgoingSms]] = {}
-    for call_id, out_id, mobile, text, params in rows:
-        calls.setdefault(call_id, []).append(OutgoingSms(out_id, mobile, text, dict(zip(names, params, strict=False))))
+    for call_id, message_id, mobile, short_name, count, title, token in rows:
+        values = {"企业简称": short_name, "n": count, "政策简称": title,
+                  "link": message_link(campaign=campaign, token=token)}  # fmt: skip
+        sms = OutgoingSms(str(message_id), mobile, render(body, values), vendor_params(body, values))
+        calls.setdefault(call_id, []).append(sms)
     counts = Counter()
     for call_id, batch in calls.items():
         if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
-        results = gateway.send(
-            batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code, call_id=call_id
-        )
+        results = gateway.send(batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code,
+                               call_id=call_id)  # fmt: skip
         counts += record_results(results)
         mark_progress(campaign_id)
     return counts
 
 
 def _cancel_taken(out_ids: list[str]) -> int:
-    return Message.objects.filter(out_id__in=out_ids, status=Message.Status.SENDING).update(
+    return Message.objects.filter(pk__in=out_ids, status=Message.Status.SENDING).update(
         status=Message.Status.CANCELLED
     )
 
@@ -161,9 +167,9 @@ def record_results(results: list[SendResult]) -> Counter:
             if chosen:
                 cursor.execute(
                     f"""UPDATE {TABLE} m SET {sql}
-                        FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(out_id, gateway_id, error)
-                        WHERE m.out_id = r.out_id AND m.status = 'sending'""",
-                    [[r.out_id for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]],
+                        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
+                        WHERE m.id = r.id AND m.status = 'sending'""",
+                    [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]],
                 )
     return counts
 
@@ -186,10 +192,12 @@ def reconcile_stuck(now: datetime.datetime | None = None, limit: int = 2000) -> 
     left alone while it cannot tell, and a technical failure after GIVE_UP_AFTER."""
     now = now or timezone.now()
     stuck = [
-        StuckSms(*row)
-        for row in Message.objects.filter(status=Message.Status.SENDING, sent_at__lt=now - stuck_after())
+        StuckSms(str(pk), mobile, call_id, sent_at)
+        for pk, mobile, call_id, sent_at in Message.objects.filter(
+            status=Message.Status.SENDING, sent_at__lt=now - stuck_after()
+        )
         .order_by("sent_at")
-        .values_list("out_id", "mobile", "call_id", "sent_at")[:limit]
+        .values_list("pk", "mobile", "call_id", "sent_at")[:limit]
     ]
     report = Counter()
     if not stuck:
@@ -205,7 +213,7 @@ def reconcile_stuck(now: datetime.datetime | None = None, limit: int = 2000) -> 
             change = {"status": Message.Status.TECHNICAL_FAILURE, "error": "网关超时且无法确认是否已发送"}
         else:
             continue
-        report[change["status"]] += Message.objects.filter(out_id=sms.out_id, status=Message.Status.SENDING).update(
+        report[change["status"]] += Message.objects.filter(pk=sms.out_id, status=Message.Status.SENDING).update(
             **change
         )
     return report

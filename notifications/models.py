@@ -61,6 +61,11 @@ class Campaign(models.Model):
         "auth.User", verbose_name="发起人", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
     launched_at = models.DateTimeField("发起时间", null=True, blank=True)
+    planned_at = models.DateTimeField("短信生成时间", null=True, blank=True)
+    links_expire_at = models.DateTimeField("链接过期时间", null=True, blank=True)
+    plan_report = models.JSONField(
+        "生成结果", default=dict, blank=True, help_text="受众、排除原因与各阶段耗时（发起后由后台写入）。"
+    )
     created_at = models.DateTimeField("创建时间", default=timezone.now)
 
     class Meta:
@@ -74,7 +79,11 @@ class Campaign(models.Model):
 
 
 class Message(models.Model):
-    """One SMS to one firm in one campaign; its status only moves forward."""
+    """One SMS to one firm in one campaign, and the link in it; its status only moves forward.
+
+    The text is not stored: it is rendered at send time from the template, the firm's name, the policies
+    and the token, by the same expressions that counted its length and segments at planning.
+    """
 
     class Status(models.TextChoices):
         CREATED = "created", "待发送"
@@ -90,15 +99,13 @@ class Message(models.Model):
     campaign = models.ForeignKey(Campaign, verbose_name="批次", related_name="messages", on_delete=models.CASCADE)
     enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
     mobile = models.CharField("手机号", max_length=11)
-    policy_ids = ArrayField(models.BigIntegerField(), verbose_name="政策")
-    text = models.TextField("短信正文")
-    params = ArrayField(models.TextField(), verbose_name="模板变量", default=list, help_text="按模板中变量出现的顺序。")
+    policy_ids = ArrayField(models.BigIntegerField(), verbose_name="政策", help_text="截止日期最近的在前。")
+    token = models.CharField(
+        "链接令牌", max_length=22, null=True, blank=True, unique=True, help_text="链接 /b/<令牌>；统一链接方式下为空。"
+    )
     length = models.PositiveSmallIntegerField("字数（含签名）")
     segments = models.PositiveSmallIntegerField("计费条数")
     status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.CREATED)
-    out_id = models.CharField(
-        "外部流水号", max_length=40, unique=True, help_text="发给短信平台的 OutId，用于对账与去重。"
-    )
     call_id = models.CharField(
         "调用流水号", max_length=40, blank=True, help_text="所在那次平台调用的 OutId / SessionContext，回执据此对账。"
     )
@@ -108,6 +115,9 @@ class Message(models.Model):
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     sent_at = models.DateTimeField("提交时间", null=True, blank=True)
     delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
+    first_opened_at = models.DateTimeField("首次打开", null=True, blank=True)
+    open_count = models.PositiveIntegerField("打开次数", default=0)
+    revoked_at = models.DateTimeField("链接撤销时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "短信"
@@ -122,6 +132,12 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.enterprise_id}"
+
+    def link_usable(self, now=None) -> bool:
+        """The link works until it is revoked or the campaign's links expire."""
+        now = now or timezone.now()
+        expires = self.campaign.links_expire_at
+        return self.revoked_at is None and (expires is None or now < expires)
 
 
 class NotificationLedger(models.Model):
@@ -138,34 +154,9 @@ class NotificationLedger(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "policy", "campaign"], name="ledger_once_per_campaign")
         ]
-        indexes = [models.Index(fields=["policy", "enterprise"], name="ledger_by_policy")]
 
     def __str__(self) -> str:
         return f"{self.enterprise_id}:{self.policy_id}"
-
-
-class PackageLink(models.Model):
-    """The unguessable link in a firm's SMS: PORTAL_BASE_URL/b/<token>."""
-
-    token = models.CharField("令牌", max_length=32, unique=True)
-    campaign = models.ForeignKey(Campaign, verbose_name="批次", related_name="links", on_delete=models.CASCADE)
-    enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
-    expires_at = models.DateTimeField("过期时间")
-    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
-    first_opened_at = models.DateTimeField("首次打开", null=True, blank=True)
-    open_count = models.PositiveIntegerField("打开次数", default=0)
-
-    class Meta:
-        verbose_name = "政策包链接"
-        verbose_name_plural = "政策包链接"
-        constraints = [models.UniqueConstraint(fields=["campaign", "enterprise"], name="link_one_per_firm")]
-
-    def __str__(self) -> str:
-        return self.token[:4] + "…"
-
-    def is_usable(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.revoked_at is None and now < self.expires_at
 
 
 class InboundSms(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -19,15 +20,13 @@ from django.utils import timezone
 
 from enterprises.validators import MOBILE_RE
 from matching.index import get_index
-from notifications.models import Campaign, Message, NotificationLedger, PackageLink
+from notifications.models import Campaign, Message, NotificationLedger
 from notifications.sms import (
-    VENDOR_NAMES,
     TemplateCheck,
     check_template,
     segments,
     segments_sql,
     sms_length,
-    template_variables,
 )
 from policies.models import Policy
 
@@ -152,16 +151,15 @@ def _filter_pairs(campaign: Campaign, today_start: datetime.datetime) -> dict[st
 
 
 def _bundle_sql() -> str:
-    """Per firm: its policies (nearest deadline first), the first one's short title, and the SMS text."""
-    return """
+    """Per firm: its policies (nearest deadline first) and the first one's short title."""
+    return f"""
         DROP TABLE IF EXISTS push_bundles;
         CREATE TEMP TABLE push_bundles AS
-        SELECT p.enterprise_id,
-               array_agg(p.policy_id ORDER BY pol.apply_end NULLS LAST, pol.id) AS policy_ids,
-               (array_agg(COALESCE(NULLIF(pol.short_title, ''), left(pol.title, 12))
-                          ORDER BY pol.apply_end NULLS LAST, pol.id))[1] AS first_title
-        FROM push_pairs p JOIN policies_policy pol ON pol.id = p.policy_id
-        GROUP BY p.enterprise_id;
+        SELECT pp.enterprise_id,
+               array_agg(pp.policy_id ORDER BY p.apply_end NULLS LAST, p.id) AS policy_ids,
+               (array_agg({POLICY_TITLE_SQL} ORDER BY p.apply_end NULLS LAST, p.id))[1] AS first_title
+        FROM push_pairs pp JOIN policies_policy p ON p.id = pp.policy_id
+        GROUP BY pp.enterprise_id;
         CREATE UNIQUE INDEX ON push_bundles (enterprise_id);
         ANALYZE push_bundles;
     """
@@ -170,14 +168,27 @@ def _bundle_sql() -> str:
 FIXED_LINK_PATH = "/m"  # one URL for every firm; the firm signs in with its USCC and an SMS code
 
 
+# The variables as SQL over firm ``e`` and policy ``p``: planning counts lengths with them and sending
+# renders with their values, so the text billed is the text sent.
+SHORT_NAME_SQL = "COALESCE(NULLIF(e.short_name, ''), e.name)"
+POLICY_TITLE_SQL = "COALESCE(NULLIF(p.short_title, ''), left(p.title, 12))"
+
+
+def message_link(*, campaign: Campaign, token: str | None) -> str:
+    """The link in a firm's SMS: its own package page, or the one fixed address (sign in with USCC + code)."""
+    if campaign.link_mode == Campaign.LinkMode.FIXED or not token:
+        return settings.PORTAL_BASE_URL + FIXED_LINK_PATH
+    return f"{settings.PORTAL_BASE_URL}/b/{token}"
+
+
 def _variables_sql(campaign: Campaign) -> dict[str, tuple[str, list]]:
     """SQL for each template variable of a bundle ``b`` of firm ``e`` (the link token is ``t.token``)."""
     if campaign.link_mode == Campaign.LinkMode.FIXED:
-        link = ("%s", [settings.PORTAL_BASE_URL + FIXED_LINK_PATH])
+        link = ("%s", [message_link(campaign=campaign, token=None)])
     else:
         link = ("%s || t.token", [f"{settings.PORTAL_BASE_URL}/b/"])
     return {
-        "企业简称": ("COALESCE(NULLIF(e.short_name, ''), e.name)", []),
+        "企业简称": (SHORT_NAME_SQL, []),
         "n": ("cardinality(b.policy_ids)::text", []),
         "政策简称": ("b.first_title", []),
         "link": link,
@@ -191,16 +202,6 @@ def _text_sql(campaign: Campaign) -> tuple[str, list]:
         expr = f"replace({expr}, %s, {value})"
         params += [f"{{{placeholder}}}", *value_params]
     return expr, params
-
-
-def _params_sql(campaign: Campaign) -> tuple[str, list]:
-    """SQL for the vendor template parameters, an array in the order the template uses them."""
-    by_vendor = {VENDOR_NAMES[k]: v for k, v in _variables_sql(campaign).items()}
-    names = template_variables(campaign.template.body)
-    if not names:
-        return "'{}'::text[]", []
-    return (f"ARRAY[{', '.join(by_vendor[n][0] for n in names)}]::text[]",
-            [p for n in names for p in by_vendor[n][1]])  # fmt: skip
 
 
 def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
@@ -268,41 +269,35 @@ def campaign_plan(*, campaign: Campaign) -> int:
     if not check.ok:
         raise ValidationError(check.problems)
     policies = campaign_policies(campaign=campaign)
-    _load_pairs(policies, timezone.localdate())
-    _filter_pairs(campaign, _today_start())
-    expires = timezone.now() + datetime.timedelta(days=LINK_DAYS)
+    clock = time.perf_counter()
+    pairs = _load_pairs(policies, timezone.localdate())
+    seconds = {"audience": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    excluded = _filter_pairs(campaign, _today_start())
+    seconds["exclusions"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     length = f"(char_length(x.text) + {len(f'【{settings.SMS_SIGNATURE}】')})"  # the signature counts
-    per_firm = campaign.link_mode == Campaign.LinkMode.PER_FIRM
+    if campaign.link_mode == Campaign.LinkMode.PER_FIRM:
+        # referring to b makes the subquery run per row; uncorrelated, it would run once for all rows
+        token = f"CROSS JOIN LATERAL (SELECT {TOKEN_SQL} AS token FROM (SELECT replace(gen_random_uuid()::text, " \
+                f"'-', '') AS hex, b.enterprise_id) u) t"  # fmt: skip
+    else:
+        token = "CROSS JOIN (SELECT NULL::text AS token) t"
+    expr, params = _text_sql(campaign)
     with connection.cursor() as cursor:
         cursor.execute(_bundle_sql())
-        if per_firm:
-            cursor.execute(
-                f"""INSERT INTO {PackageLink._meta.db_table} (token, campaign_id, enterprise_id, expires_at, open_count)
-                    SELECT {TOKEN_SQL}, %s, b.enterprise_id, %s, 0
-                    FROM push_bundles b
-                    -- referring to b makes the subquery run per row; uncorrelated, it runs once for all rows
-                    CROSS JOIN LATERAL (SELECT replace(gen_random_uuid()::text, '-', '') AS hex, b.enterprise_id) u
-                    ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-                [campaign.pk, expires],
-            )
-            links = (f"JOIN {PackageLink._meta.db_table} t ON t.campaign_id = %s AND t.enterprise_id = b.enterprise_id",
-                     [campaign.pk])  # fmt: skip
-        else:
-            links = ("CROSS JOIN (SELECT ''::text AS token) t", [])
-        expr, params = _text_sql(campaign)
-        params_expr, params_params = _params_sql(campaign)
         cursor.execute(
             f"""INSERT INTO {Message._meta.db_table}
-                  (campaign_id, enterprise_id, mobile, policy_ids, text, params, length, segments, status, out_id,
-                   call_id, gateway_id, error, attempts, created_at)
-                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, x.text, {params_expr}, {length},
-                       {segments_sql(length)}, 'created', %s || '-' || b.enterprise_id, '', '', '', 0, now()
+                  (campaign_id, enterprise_id, mobile, policy_ids, token, length, segments, status, call_id,
+                   gateway_id, error, attempts, created_at, open_count)
+                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, t.token, {length}, {segments_sql(length)},
+                       'created', '', '', '', 0, now(), 0
                 FROM push_bundles b
                 JOIN enterprises_enterprise e ON e.id = b.enterprise_id
-                {links[0]}
+                {token}
                 CROSS JOIN LATERAL (SELECT {expr} AS text) x
                 ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-            [campaign.pk, *params_params, f"C{campaign.pk}", *links[1], *params],
+            [campaign.pk, *params],
         )
         written = cursor.rowcount
         cursor.execute(
@@ -311,6 +306,12 @@ def campaign_plan(*, campaign: Campaign) -> int:
                 ON CONFLICT (enterprise_id, policy_id, campaign_id) DO NOTHING""",
             [campaign.pk],
         )
+    seconds["write"] = time.perf_counter() - clock
+    report = {"pairs": pairs, "excluded": excluded, "messages": written, "policies": len(policies),
+              "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
+    Campaign.objects.filter(pk=campaign.pk).update(
+        planned_at=timezone.now(), plan_report=report, links_expire_at=timezone.now() + datetime.timedelta(days=LINK_DAYS)
+    )
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
     return written
 

@@ -81,6 +81,16 @@ def template_variables(body: str) -> list[str]:
     return [VENDOR_NAMES[name] for name in dict.fromkeys(names)]
 
 
-def render(*, body: str, short_name: str, count: int, first_policy: str, link: str) -> str:
-    """The message body for one firm (without the signature, which the gateway adds)."""
-    return body.format(**{"企业简称": short_name, "n": count, "政策简称": first_policy, "link": link})
+def render(body: str, values: dict[str, str]) -> str:
+    """The message body (without the signature, which the gateway adds): one replace per placeholder, in
+    PLACEHOLDERS order, exactly as planning's SQL counts its length."""
+    for placeholder in PLACEHOLDERS:
+        if placeholder in values:
+            body = body.replace("{" + placeholder + "}", str(values[placeholder]))
+    return body
+
+
+def vendor_params(body: str, values: dict[str, str]) -> dict[str, str]:
+    """The template parameters a vendor takes, by vendor name, in the order the template uses them."""
+    by_vendor = {VENDOR_NAMES[k]: str(v) for k, v in values.items()}
+    return {name: by_vendor[name] for name in template_variables(body)}

@@ -1,11 +1,28 @@
 """The Celery application: configuration comes from Django settings (``CELERY_*``)."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def warm_matching_index(**kwargs) -> None:
+    """Build the matching index once in the parent, before the pool forks: every child starts with it, so
+    the first push after a restart does not wait for it. Connections are closed so no child shares them."""
+    from django.db import DatabaseError, connections
+    from redis.exceptions import RedisError
+
+    from matching.index import get_index
+
+    try:
+        get_index()
+    except (DatabaseError, RedisError) as exc:  # the first audience query will build it instead
+        logging.getLogger(__name__).warning("匹配索引预热失败：%s", exc)
+    connections.close_all()

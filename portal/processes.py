@@ -21,6 +21,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 FAKE_ALIYUN = {"SMS_ALIYUN_ACCESS_KEY_ID": "fake-aliyun-id", "SMS_ALIYUN_ACCESS_KEY_SECRET": "fake-aliyun-secret"}
 
 
+def child_env(**extra: str) -> dict:
+    """Environment that points a separate process at this process's database (a test or scratch one too)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DEBUG"] = "1"
+    if str(db["HOST"]).startswith("/"):  # embedded server: same socket, database by name
+        env["PORTAL_DB_NAME"] = db["NAME"]
+    else:
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**env, **extra}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,7 +145,7 @@ class CeleryWorker:
             args += ["--beat", "--schedule", str(self.beat_file)]
         if self.log:
             args += ["--logfile", str(self.log)]
-        out = None if self.log else subprocess.DEVNULL
+        out = subprocess.DEVNULL
         self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, start_new_session=True, stdout=out, stderr=out)
         return self
 

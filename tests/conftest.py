@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 import time
@@ -7,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from policies import reference_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
+from portal.processes import child_env
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -65,15 +64,7 @@ def reviewer(db):
 
 def _worker_env() -> dict:
     """Environment that points a separate process at the test database and the same Redis."""
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(REDIS_URL=settings.REDIS_URL, PORTAL_VAR_DIR=str(settings.VAR_DIR), DEBUG="1")
-    if str(db["HOST"]).startswith("/"):  # embedded server: same socket, test database by name
-        env["PORTAL_DB_NAME"] = db["NAME"]
-    else:
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return env
+    return child_env(REDIS_URL=settings.REDIS_URL, PORTAL_VAR_DIR=str(settings.VAR_DIR))
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class OutgoingSms:
-    out_id: str
+    out_id: str  # the message's own id, for our bookkeeping (vendors get the call id)
     mobile: str
-    text: str  # body without the signature
+    text: str  # body without the signature, as the phone will show it
     params: dict = field(default_factory=dict)  # template variables by vendor name (see sms.VENDOR_NAMES)
 
 

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from notifications import services
-from notifications.models import Campaign, Message, NotificationLedger, PackageLink, SmsTemplate
+from notifications import selectors
+from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
@@ -69,7 +70,7 @@ def push_setup(reviewer):
     NotificationLedger.objects.create(enterprise=firms["told"], policy=first, campaign=old)
     NotificationLedger.objects.create(enterprise=firms["told"], policy=second, campaign=old)
     Message.objects.create(campaign=old, enterprise=firms["capped"], mobile="13900000000", policy_ids=[first.pk],
-                           text="x", length=10, segments=1, out_id="old-1", status="sent")  # fmt: skip
+                           length=10, segments=1, status="sent")  # fmt: skip
     campaign = Campaign.objects.create(name="本次推送", template=template)
     campaign.policies.set([first, second])
     return campaign, firms, (first, second)
@@ -97,13 +98,15 @@ def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_se
     campaign, firms, (first, second) = push_setup
     assert services.campaign_plan(campaign=campaign) == 1
     message = Message.objects.get(campaign=campaign)
-    link = PackageLink.objects.get(campaign=campaign)
-    assert (message.enterprise, link.enterprise) == (firms["ok"], firms["ok"])
+    assert message.enterprise == firms["ok"]
     assert message.policy_ids == [first.pk, second.pk]  # nearest deadline first
-    assert message.text.endswith(f"详见 https://hqzd.wuxi.gov.cn/b/{link.token} 拒收请回复R")
-    assert message.length == len("【无锡政务服务】") + len(message.text) and message.status == "created"
-    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", link.token)  # 96 bits, URL-safe
-    assert link.is_usable() and link.expires_at > timezone.now() + datetime.timedelta(days=89)
+    text = selectors.message_text(message=message)
+    assert text == f"芯睿微电子：您有2条惠企政策可申报，含“技改补助”等，详见 https://hqzd.wuxi.gov.cn/b/{message.token} 拒收请回复R"
+    assert message.length == len("【无锡政务服务】") + len(text) and message.status == "created"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", message.token)  # 96 bits, URL-safe
+    campaign.refresh_from_db()
+    assert message.link_usable() and campaign.links_expire_at > timezone.now() + datetime.timedelta(days=89)
+    assert campaign.plan_report["messages"] == 1 and campaign.plan_report["excluded"]["opted_out"] == 1
     assert set(NotificationLedger.objects.filter(campaign=campaign).values_list("policy_id", flat=True)) == {
         first.pk, second.pk,
     }  # fmt: skip
@@ -130,13 +133,24 @@ def test_links_are_unique_and_revocable(push_setup):
     for n in range(200):
         EnterpriseFactory(contact_mobile=f"139{n:08d}")
     services.campaign_plan(campaign=campaign)
-    tokens = list(PackageLink.objects.values_list("token", flat=True))
+    tokens = list(Message.objects.filter(campaign=campaign).values_list("token", flat=True))
     assert len(tokens) == 201 == len(set(tokens))
-    link = PackageLink.objects.first()
-    link.revoked_at = timezone.now()
-    assert not link.is_usable()
-    link.revoked_at = None
-    assert not link.is_usable(now=link.expires_at)
+    message = Message.objects.select_related("campaign").filter(campaign=campaign).first()
+    message.revoked_at = timezone.now()
+    assert not message.link_usable()
+    message.revoked_at = None
+    assert not message.link_usable(now=message.campaign.links_expire_at)
+
+
+def test_a_fixed_link_push_sends_one_address_and_makes_no_tokens(push_setup, settings):
+    settings.PORTAL_BASE_URL = "https://hqzd.wuxi.gov.cn"
+    campaign, _, _ = push_setup
+    campaign.link_mode = Campaign.LinkMode.FIXED
+    campaign.save()
+    services.campaign_plan(campaign=campaign)
+    message = Message.objects.get(campaign=campaign)
+    assert message.token is None
+    assert selectors.message_text(message=message).endswith("详见 https://hqzd.wuxi.gov.cn/m 拒收请回复R")
 
 
 def test_planning_refuses_a_template_that_breaks_the_rules(push_setup):
