@@ -58,6 +58,7 @@ def run() -> None:
     sent = Message.objects.filter(campaign=campaign, status="sent").count()
     seconds = report["seconds"]
     total = last - launched
+    rate = stats["accepted"] / (last - planned)
     excluded = ", ".join(f"{k} {v:,}" for k, v in report["excluded"].items())
     print_table(
         [
@@ -66,10 +67,11 @@ def run() -> None:
             ("audience (bitmap index)", f"{seconds['audience']:.1f}", f"{report['pairs']:,} (firm, policy) pairs"),
             ("exclusions", f"{seconds['exclusions']:.1f}", excluded),
             ("planning (links, messages, ledger)", f"{seconds['write']:.1f}", f"{expected:,} messages"),
-            ("dispatch", f"{last - planned:.1f}", f"{stats['accepted']:,} accepted, {(stats['accepted']) / (last - planned):,.0f}/s"),
+            ("dispatch", f"{last - planned:.1f}", f"{stats['accepted']:,} accepted, {rate:,.0f}/s"),
             ("total: launch → last accepted", f"{total:.1f}", "target ≤ 60 s"),
         ]
     )  # fmt: skip
     print(f"{sent:,} messages sent, {stats['accepted']:,} accepted by the platform, "
           f"{stats['rejected_signatures']} signatures refused; {expected / total:,.0f} messages/s end to end. "
-          f"One task per message (~{ONE_TASK_PER_MESSAGE:,}/s) would need ≈{expected / ONE_TASK_PER_MESSAGE / 60:.0f} min.")  # fmt: skip
+          f"One task per message (~{ONE_TASK_PER_MESSAGE:,}/s) would need "
+          f"≈{expected / ONE_TASK_PER_MESSAGE / 60:.0f} min.")  # fmt: skip

@@ -4,7 +4,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -35,24 +34,6 @@ class SmsTemplateForm(forms.ModelForm):
 class SmsTemplateAdmin(admin.ModelAdmin):
     form = SmsTemplateForm
     list_display = ["name", "code", "kind", "is_active"]
-
-
-def campaign_progress(campaign: Campaign) -> dict:
-    counts = Message.objects.filter(campaign=campaign).aggregate(
-        planned=Count("id"),
-        sent=Count("id", filter=Q(status__in=["sent", "delivered"])),
-        delivered=Count("id", filter=Q(status="delivered")),
-        failed=Count("id", filter=Q(status__in=["permanent-failure", "technical-failure", "validation-failed"])),
-        cancelled=Count("id", filter=Q(status="cancelled")),
-    )
-    counts["opened"] = campaign.messages.filter(first_opened_at__isnull=False).count()
-    done = counts["sent"] + counts["failed"] + counts["cancelled"]
-    counts["fraction"] = round(done / counts["planned"], 3) if counts["planned"] else 0.0
-    counts["status"] = campaign.get_status_display()
-    counts["starts_at"] = ""
-    if campaign.status in {Campaign.Status.PLANNING, Campaign.Status.SENDING} and dispatch.quiet_until():
-        counts["starts_at"] = "夜间免打扰时段，将于 08:00 开始发送"
-    return counts
 
 
 @admin.register(Campaign)
@@ -97,7 +78,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 extra_context["preview"] = preview
                 extra_context["exclusions"] = [(services.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
             else:
-                extra_context["progress"] = campaign_progress(campaign)
+                extra_context["progress"] = selectors.campaign_progress(campaign=campaign)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def launch_view(self, request, pk):
@@ -127,7 +108,7 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = get_object_or_404(Campaign, pk=pk)
         if not self.has_view_permission(request, campaign):
             raise PermissionDenied
-        return JsonResponse(campaign_progress(campaign))
+        return JsonResponse(selectors.campaign_progress(campaign=campaign))
 
 
 @admin.register(Message)

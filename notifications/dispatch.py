@@ -56,6 +56,14 @@ def chunk_size() -> int:
     return batch * max(1, settings.SMS_TASK_CHUNK // batch)
 
 
+def call_block(call_id: str) -> int:
+    """The first message id of the block a call carried (its id is ``<campaign>-<nonce>-<first id>[.n]``)."""
+    return int(call_id.split(".")[0].rsplit("-", 1)[1])
+
+
+MAX_BATCH = 1000  # no gateway takes more numbers a call, so a call's messages lie within this many ids
+
+
 def campaign_chunks(*, campaign_id: int, size: int | None = None) -> list[tuple[int, int]]:
     """Id ranges of the campaign's unsent messages, ``size`` messages each."""
     size = size or chunk_size()
@@ -108,16 +116,17 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
     call_base = f"{campaign_id:x}-{secrets.token_hex(5)}"
     with transaction.atomic(), connection.cursor() as cursor:
-        # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big.
+        # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big;
+        # the call id names the block's first id, which is how receipts find these rows again.
         cursor.execute(
             f"""UPDATE {TABLE} m SET status = 'sending', attempts = attempts + 1, sent_at = now(),
-                  call_id = %s || '-' || ((m.id - %s) / %s)
+                  call_id = %s || '-' || (%s + (m.id - %s) / %s * %s)
                 FROM enterprises_enterprise e, policies_policy p
                 WHERE m.campaign_id = %s AND m.id BETWEEN %s AND %s AND m.status = 'created'
                   AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
                 RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
                           m.token""",
-            [call_base, first_id, gateway.batch_size, campaign_id, first_id, last_id],
+            [call_base, first_id, first_id, gateway.batch_size, gateway.batch_size, campaign_id, first_id, last_id],
         )
         rows = cursor.fetchall()
     body = campaign.template.body
@@ -140,9 +149,7 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
 
 
 def _cancel_taken(out_ids: list[str]) -> int:
-    return Message.objects.filter(pk__in=out_ids, status=Message.Status.SENDING).update(
-        status=Message.Status.CANCELLED
-    )
+    return Message.objects.filter(pk__in=out_ids, status=Message.Status.SENDING).update(status=Message.Status.CANCELLED)
 
 
 def record_results(results: list[SendResult]) -> Counter:
@@ -191,10 +198,11 @@ def reconcile_stuck(now: datetime.datetime | None = None, limit: int = 2000) -> 
     """Messages stuck in ``sending``: sent if the gateway took them, back in line if it surely did not,
     left alone while it cannot tell, and a technical failure after GIVE_UP_AFTER."""
     now = now or timezone.now()
+    in_progress = Campaign.objects.filter(status__in=[Campaign.Status.SENDING, Campaign.Status.CANCELLED])
     stuck = [
         StuckSms(str(pk), mobile, call_id, sent_at)
         for pk, mobile, call_id, sent_at in Message.objects.filter(
-            status=Message.Status.SENDING, sent_at__lt=now - stuck_after()
+            campaign__in=in_progress, status=Message.Status.SENDING, sent_at__lt=now - stuck_after()
         )
         .order_by("sent_at")
         .values_list("pk", "mobile", "call_id", "sent_at")[:limit]

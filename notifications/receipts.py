@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from enterprises.services import enterprise_sms_opt_out, is_opt_out_reply
+from notifications.dispatch import MAX_BATCH, call_block
 from notifications.models import InboundSms, Message
 
 TABLE = Message._meta.db_table
@@ -100,9 +101,11 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
     """Delivered or failed, in one statement; returns how many messages moved (repeats move none)."""
     if not receipts:
         return 0
-    columns = list(
-        zip(*[(r.call_id, r.mobile, r.delivered, r.error, r.gateway_id, r.at) for r in receipts], strict=True)
-    )
+    ours = [(block, r) for r in receipts if (block := _block(r.call_id)) is not None]
+    if not ours:
+        return 0
+    rows = [(block, r.call_id, r.mobile, r.delivered, r.error, r.gateway_id, r.at) for block, r in ours]
+    columns = list(zip(*rows, strict=True))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {TABLE} m SET
@@ -110,12 +113,20 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
                   delivered_at = CASE WHEN r.ok THEN r.at END,
                   error = CASE WHEN r.ok THEN '' ELSE r.error END,
                   gateway_id = CASE WHEN m.gateway_id = '' THEN r.gateway_id ELSE m.gateway_id END
-                FROM unnest(%s::text[], %s::text[], %s::bool[], %s::text[], %s::text[], %s::timestamptz[])
-                     AS r(call_id, mobile, ok, error, gateway_id, at)
-                WHERE m.call_id = r.call_id AND m.mobile = r.mobile AND m.status IN ('sending', 'sent')""",
-            [list(c) for c in columns],
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bool[], %s::text[], %s::text[],
+                            %s::timestamptz[]) AS r(block, call_id, mobile, ok, error, gateway_id, at)
+                WHERE m.id BETWEEN r.block AND r.block + %s AND m.call_id = r.call_id AND m.mobile = r.mobile
+                  AND m.status IN ('sending', 'sent')""",
+            [*[list(c) for c in columns], MAX_BATCH - 1],
         )
         return cursor.rowcount
+
+
+def _block(call_id: str) -> int | None:
+    try:
+        return call_block(call_id)
+    except (IndexError, ValueError):
+        return None  # not one of our calls
 
 
 def replies_record(*, vendor: str, replies: list[Reply]) -> int:

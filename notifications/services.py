@@ -310,7 +310,9 @@ def campaign_plan(*, campaign: Campaign) -> int:
     report = {"pairs": pairs, "excluded": excluded, "messages": written, "policies": len(policies),
               "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
     Campaign.objects.filter(pk=campaign.pk).update(
-        planned_at=timezone.now(), plan_report=report, links_expire_at=timezone.now() + datetime.timedelta(days=LINK_DAYS)
+        planned_at=timezone.now(),
+        plan_report=report,
+        links_expire_at=timezone.now() + datetime.timedelta(days=LINK_DAYS),
     )
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
     return written

@@ -7,8 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from notifications import services
-from notifications import selectors
+from notifications import selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
@@ -101,7 +100,8 @@ def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_se
     assert message.enterprise == firms["ok"]
     assert message.policy_ids == [first.pk, second.pk]  # nearest deadline first
     text = selectors.message_text(message=message)
-    assert text == f"芯睿微电子：您有2条惠企政策可申报，含“技改补助”等，详见 https://hqzd.wuxi.gov.cn/b/{message.token} 拒收请回复R"
+    link = f"https://hqzd.wuxi.gov.cn/b/{message.token}"
+    assert text == f"芯睿微电子：您有2条惠企政策可申报，含“技改补助”等，详见 {link} 拒收请回复R"
     assert message.length == len("【无锡政务服务】") + len(text) and message.status == "created"
     assert re.fullmatch(r"[A-Za-z0-9_-]{16}", message.token)  # 96 bits, URL-safe
     campaign.refresh_from_db()

@@ -68,9 +68,16 @@ def assert_everyone_got_exactly_one(campaign, platform):
     assert stats["accepted"] == FIRMS, stats
 
 
+def mid_chunk(platform):
+    """Wait until the workers are inside a call: each call takes 300 ms at the platform, and moving on to
+    the next call or chunk takes a few, so 0.1 s after some calls were accepted both are mid-call."""
+    platform.faults(latency_ms=300)
+    wait_until(lambda: platform.stats()["accepted"] >= 300, 60, "开始发送", every=0.01)
+    time.sleep(0.1)
+
+
 def test_a_worker_killed_mid_push_resumes_and_nobody_gets_two(launched, push_worker, fake_platform):
-    fake_platform.faults(latency_ms=150)
-    wait_until(lambda: fake_platform.stats()["accepted"] >= 400, 60, "开始发送", every=0.02)
+    mid_chunk(fake_platform)
     push_worker.kill()
     assert fake_platform.stats()["accepted"] < FIRMS  # killed half-way
     assert statuses(launched).get("sending")  # taken, maybe sent, never recorded: the hard case
@@ -91,8 +98,7 @@ def test_a_platform_failing_one_call_in_ten_still_reaches_everyone_once(launched
 def test_redis_restarted_mid_push_loses_its_queue_and_the_push_still_completes(
     launched, push_worker, fake_platform, private_redis
 ):
-    fake_platform.faults(latency_ms=100)
-    wait_until(lambda: fake_platform.stats()["accepted"] >= 400, 60, "开始发送", every=0.02)
+    mid_chunk(fake_platform)
     private_redis.stop()  # no persistence: every queued chunk is gone
     time.sleep(1)
     private_redis.start()

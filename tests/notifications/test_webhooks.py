@@ -33,7 +33,8 @@ def sent(settings):
     campaign = Campaign.objects.create(name="推送", template=template, status=Campaign.Status.PLANNING)
     campaign.policies.set([policy])
     services.campaign_plan(campaign=campaign)
-    Message.objects.filter(campaign=campaign).update(status="sent", call_id="c9-0")
+    first = Message.objects.filter(campaign=campaign).order_by("pk").first().pk
+    Message.objects.filter(campaign=campaign).update(status="sent", call_id=f"c9-ab12-{first}")
     return campaign
 
 
@@ -42,7 +43,12 @@ def post(client, vendor, kind, payload, secret="dev-webhook-secret"):
     return client.post(url, json.dumps(payload, ensure_ascii=False), content_type="application/json")
 
 
-def aliyun_receipt(mobile, success=True, out_id="c9-0"):
+def call_of(mobile):
+    return Message.objects.get(mobile=mobile).call_id
+
+
+def aliyun_receipt(mobile, success=True, out_id=None):
+    out_id = out_id or call_of(mobile)
     return {
         "phone_number": mobile,
         "send_time": "2026-11-23 09:00:00",
@@ -77,7 +83,7 @@ def test_a_tencent_receipt_uses_its_own_format(client, sent):
         "errmsg": "DELIVRD",
         "description": "用户短信送达成功",
         "sid": "x1",
-        "ext": "c9-0",
+        "ext": call_of("13900000001"),
     }
     assert post(client, "tencent", "receipts", [receipt]).json() == {"result": 0, "errmsg": "OK"}
     assert status_of("13900000001")[0] == "delivered"
@@ -98,7 +104,7 @@ def test_a_repeated_receipt_changes_nothing_more(client, sent):
 
 
 def test_a_receipt_for_another_call_touches_nothing(client, sent):
-    post(client, "aliyun", "receipts", [aliyun_receipt("13900000001", out_id="other-0")])
+    post(client, "aliyun", "receipts", [aliyun_receipt("13900000001", out_id="c9-ffff-1")])
     assert status_of("13900000001")[0] == "sent"
 
 
