@@ -138,14 +138,20 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         calls.setdefault(call_id, []).append(sms)
     counts = Counter()
     for call_id, batch in calls.items():
-        if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
+        if _cancelled(campaign_id):  # staff may cancel mid-chunk: not one more call after that
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
         results = gateway.send(batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code,
                                call_id=call_id)  # fmt: skip
         counts += record_results(results)
-        mark_progress(campaign_id)
+    mark_progress(campaign_id)
     return counts
+
+
+def _cancelled(campaign_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s", [campaign_id])
+        return cursor.fetchone()[0] == Campaign.Status.CANCELLED
 
 
 def _cancel_taken(out_ids: list[str]) -> int:

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import requests
 
@@ -52,6 +52,22 @@ class Credentials:
     tencent_secret_key: str
 
 
+class CallTexts:
+    """The texts of one call's messages, rendered only when someone reads them (most never are: a push
+    of a million messages is counted, not read, and decoding every call would dominate the platform)."""
+
+    def __init__(self, render_all):
+        self._render_all = render_all
+        self._texts: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def __getitem__(self, index: int) -> str:
+        with self._lock:
+            if self._texts is None:
+                self._texts = self._render_all()
+            return self._texts[index]
+
+
 @dataclass
 class Accepted:
     vendor: str
@@ -59,8 +75,17 @@ class Accepted:
     call_id: str
     gateway_id: str
     template: str
-    text: str
     at: float
+    texts: CallTexts
+    index: int
+
+    @property
+    def text(self) -> str:
+        return self.texts[self.index]
+
+    def as_dict(self) -> dict:
+        return {"vendor": self.vendor, "mobile": self.mobile, "call_id": self.call_id, "gateway_id": self.gateway_id,
+                "template": self.template, "at": self.at, "text": self.text}  # fmt: skip
 
 
 @dataclass
@@ -84,7 +109,7 @@ class State:
             if self.outbox:
                 with open(self.outbox, "a", encoding="utf-8") as out:
                     for item in items:
-                        out.write(json.dumps(item.__dict__, ensure_ascii=False) + "\n")
+                        out.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
         if self.receipt_urls.get(items[0].vendor if items else ""):
             for item in items:
                 self.receipts.put(item)
@@ -132,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/_fake/messages":
             with self.state.lock:
                 mobiles = [query["mobile"]] if "mobile" in query else list(self.state.by_mobile)
-                found = [a.__dict__ for m in mobiles for a in self.state.by_mobile.get(m, [])]
+                found = [a.as_dict() for m in mobiles for a in self.state.by_mobile.get(m, [])]
             return self._reply(200, found)
         return self._reply(404, {"error": "not found"})
 
@@ -152,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if path == "/aliyun":
-            return self._aliyun(dict(parse_qsl(body.decode(), keep_blank_values=True)))
+            return self._aliyun(dict(pair.partition("=")[::2] for pair in body.decode().split("&") if pair))
         if path == "/tencent":
             return self._tencent(body)
         return self._reply(404, {"error": "not found"})
@@ -171,20 +196,29 @@ class Handler(BaseHTTPRequestHandler):
         return self._reply(200, answer_ok)
 
     # --- Aliyun -------------------------------------------------------------------------------------------
-    def _aliyun(self, params: dict[str, str]):
+    def _refuse(self, code: str, message: str, request_id: str):
+        """Aliyun answers a refused send with HTTP 200 and its reason code."""
+        return self._reply(200, {"Code": code, "Message": message, "RequestId": request_id})
+
+    def _aliyun(self, raw: dict[str, str]):
+        """``raw``: the form pairs as they arrived, still percent-encoded; values are decoded as needed."""
         creds = self.state.credentials
-        if params.get("AccessKeyId") != creds.aliyun_key_id:
+
+        def param(name: str, default: str = "") -> str:
+            return unquote_plus(raw.get(name, default))
+
+        if param("AccessKeyId") != creds.aliyun_key_id:
             return self._reply(
                 404, {"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found."}
             )
-        if params.get("Signature") != rpc_signature(params, creds.aliyun_secret):
+        if not _aliyun_signed(raw, creds.aliyun_secret):
             self.state.counts["rejected_signatures"] += 1
             return self._reply(400, {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched."})
         request_id = str(uuid.uuid4())
-        action = params.get("Action")
+        action = param("Action")
         if action == "QuerySendDetails":
             with self.state.lock:
-                found = list(self.state.by_mobile.get(params.get("PhoneNumber", ""), []))
+                found = list(self.state.by_mobile.get(param("PhoneNumber"), []))
             records = [
                 {
                     "PhoneNum": a.mobile,
@@ -211,32 +245,35 @@ class Handler(BaseHTTPRequestHandler):
         if action not in {"SendBatchSms", "SendSms"}:
             return self._reply(400, {"Code": "InvalidAction.NotFound", "Message": f"unknown action {action}"})
         if action == "SendBatchSms":
-            mobiles = json.loads(params.get("PhoneNumberJson", "[]"))
-            values = json.loads(params.get("TemplateParamJson", "[]"))
-            signs = json.loads(params.get("SignNameJson", "[]"))
+            mobiles = json.loads(param("PhoneNumberJson", "[]"))
+
+            def values_and_signs():
+                return json.loads(param("TemplateParamJson", "[]")), json.loads(param("SignNameJson", "[]"))
+
         else:
-            mobiles = params.get("PhoneNumbers", "").split(",")
-            values = [json.loads(params.get("TemplateParam") or "{}")] * len(mobiles)
-            signs = [params.get("SignName", "")] * len(mobiles)
-        body = self.state.templates(params.get("TemplateCode", ""))
+            mobiles = param("PhoneNumbers").split(",")
+
+            def values_and_signs():
+                return [json.loads(param("TemplateParam") or "{}")] * len(mobiles), [param("SignName")] * len(mobiles)
+
+        code = param("TemplateCode")
+        body = self.state.templates(code)
         if body is None:
-            return self._reply(
-                200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "模板不存在", "RequestId": request_id}
-            )
-        if not mobiles or len(mobiles) > (100 if action == "SendBatchSms" else 1000) or len(values) != len(mobiles):
-            return self._reply(
-                200, {"Code": "isv.MOBILE_COUNT_OVER_LIMIT", "Message": "号码数量有误", "RequestId": request_id}
-            )
+            return self._refuse("isv.SMS_TEMPLATE_ILLEGAL", "模板不存在", request_id)
+        limit = 100 if action == "SendBatchSms" else 1000
+        if not mobiles or len(mobiles) > limit:
+            return self._refuse("isv.MOBILE_COUNT_OVER_LIMIT", "号码数量有误", request_id)
         if any(not MOBILE.match(m) for m in mobiles):
-            return self._reply(
-                200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号", "RequestId": request_id}
-            )
+            return self._refuse("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号", request_id)
         biz_id = f"{int(time.time())}^{uuid.uuid4().hex[:12]}"
-        call_id, now = params.get("OutId", ""), time.time()
-        items = [
-            Accepted("aliyun", m, call_id, biz_id, params["TemplateCode"], f"【{s}】" + render_vendor(body, v), now)
-            for m, v, s in zip(mobiles, values, signs, strict=False)
-        ]
+        call_id, now = param("OutId"), time.time()
+
+        def render_all():
+            values, signs = values_and_signs()
+            return [f"【{s}】" + render_vendor(body, v) for v, s in zip(values, signs, strict=False)]
+
+        texts = CallTexts(render_all)
+        items = [Accepted("aliyun", m, call_id, biz_id, code, now, texts, i) for i, m in enumerate(mobiles)]
         return self._send("aliyun", {"Code": "OK", "Message": "OK", "BizId": biz_id, "RequestId": request_id}, items)
 
     # --- Tencent ------------------------------------------------------------------------------------------
@@ -293,6 +330,7 @@ class Handler(BaseHTTPRequestHandler):
         values = dict(zip(template_variables(template), body.get("TemplateParamSet", []), strict=False))
         text = f"【{body.get('SignName', '')}】" + render_vendor(template, values)
         statuses, items, now = [], [], time.time()
+        same_text = CallTexts(lambda: [text])  # one TemplateParamSet a request: every number gets the same text
         for number in numbers:
             mobile = number.removeprefix("+86")
             serial = uuid.uuid4().hex[:20]
@@ -308,11 +346,8 @@ class Handler(BaseHTTPRequestHandler):
                         "IsoCode": "CN",
                     }
                 )
-                items.append(
-                    Accepted(
-                        "tencent", mobile, body.get("SessionContext", ""), serial, str(body["TemplateId"]), text, now
-                    )
-                )
+                context, template_id = body.get("SessionContext", ""), str(body["TemplateId"])
+                items.append(Accepted("tencent", mobile, context, serial, template_id, now, same_text, 0))
             else:
                 statuses.append(
                     {
@@ -329,6 +364,17 @@ class Handler(BaseHTTPRequestHandler):
         if not items:
             return self._reply(200, answer)
         return self._send("tencent", answer, items)
+
+
+def _aliyun_signed(raw: dict[str, str], secret: str) -> bool:
+    """Check an RPC signature as Aliyun does. Fast path: the pairs as sent are already the canonical
+    encoding (as our client sends them); otherwise decode and re-encode, which any valid client passes."""
+    given = unquote_plus(raw.get("Signature", ""))
+    as_sent = "&".join(f"{k}={v}" for k, v in sorted(raw.items()) if k != "Signature")
+    if rpc_signature({}, secret, canonical=as_sent) == given:
+        return True
+    decoded = {unquote_plus(k): unquote_plus(v) for k, v in raw.items()}
+    return rpc_signature(decoded, secret) == given
 
 
 def _post_receipts(state: State, stop: threading.Event) -> None:

@@ -27,6 +27,7 @@ class CallFailed(Exception):
 @cache
 def _session() -> requests.Session:
     session = requests.Session()
+    session.trust_env = False  # vendor endpoints are configured, not taken from proxy variables or .netrc
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
