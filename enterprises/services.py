@@ -409,3 +409,31 @@ def enterprise_sms_opt_out(*, mobile: str = "", enterprise_id: int | None = None
 
     Message.objects.filter(enterprise_id__in=ids, status=Message.Status.CREATED).update(status=Message.Status.CANCELLED)
     return len(ids)
+
+
+@transaction.atomic
+def enterprise_tag_correct(*, enterprise: Enterprise, tag: PortraitTag, add: bool, user, detail: str) -> bool:
+    """Apply an approved correction: add the tag (source 纠错) or remove it whatever its source, with a
+    change record naming who and why. Tags derived from the register's data cannot be removed here."""
+    if not user.has_perm("enterprises.change_enterprise"):
+        raise PermissionDenied("您没有修改企业标签的权限。")
+    if not add and tag.pk in (enterprise.derived_tags or []):
+        raise ValidationError(f"“{tag.name}”由企业登记信息推导，请更正企业的登记信息，而不是删除标签。")
+    source = EnterpriseTag.Source.CORRECTION
+    if add:
+        changed = not EnterpriseTag.objects.filter(enterprise=enterprise, tag=tag).exists()
+        if changed:
+            EnterpriseTag.objects.create(enterprise=enterprise, tag=tag, source=source)
+    else:
+        changed = EnterpriseTag.objects.filter(enterprise=enterprise, tag=tag).delete()[0] > 0
+    if changed:
+        EnterpriseTagChange.objects.create(
+            enterprise=enterprise,
+            tag=tag,
+            action="added" if add else "removed",
+            source=source,
+            user=user,
+            detail=detail,
+        )
+        freshness.announce_on_commit([enterprise.pk])
+    return changed

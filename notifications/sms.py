@@ -71,8 +71,9 @@ PLACEHOLDERS = {
     "政策简称": "第一条政策的简称",
     "link": "企业专属政策包链接",
 }
-# The variable names registered with the vendors (Aliyun ${name}; Tencent takes them in this order).
-VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link"}
+# The variable names registered with the vendors (Aliyun ${name}; Tencent takes them in this order);
+# {code} is the sign-in template's only variable.
+VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link", "code": "code"}
 
 
 def template_variables(body: str) -> list[str]:
@@ -84,7 +85,7 @@ def template_variables(body: str) -> list[str]:
 def render(body: str, values: dict[str, str]) -> str:
     """The message body (without the signature, which the gateway adds): one replace per placeholder, in
     PLACEHOLDERS order, exactly as planning's SQL counts its length."""
-    for placeholder in PLACEHOLDERS:
+    for placeholder in VENDOR_NAMES:
         if placeholder in values:
             body = body.replace("{" + placeholder + "}", str(values[placeholder]))
     return body

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import serializers, viewsets
 
@@ -61,6 +63,14 @@ class PolicyDetailSerializer(PolicyListSerializer):
         ]  # fmt: skip
 
 
+SORTS = [("deadline", "截止日期最近"), ("newest", "最新发布"), ("amount", "扶持金额最高")]
+SORT_ORDER = {
+    "deadline": [F("apply_end").asc(nulls_last=True), "-id"],
+    "newest": [F("published_at").desc(nulls_last=True), "-id"],
+    "amount": [F("max_amount").desc(nulls_last=True), "-id"],
+}
+
+
 class PolicyFilter(django_filters.FilterSet):
     level = django_filters.MultipleChoiceFilter(choices=Policy.Level.choices, label="层级")
     status = django_filters.MultipleChoiceFilter(choices=Policy.Status.choices, label="状态（仅工作人员）")
@@ -70,7 +80,9 @@ class PolicyFilter(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="departments__code", label="发文部门编码")
     region = django_filters.CharFilter(field_name="region__code", label="区域代码")
     window_open = django_filters.BooleanFilter(method="filter_window_open", label="申报窗口是否开放")
-    q = django_filters.CharFilter(method="filter_text", label="关键词（标题、文号、摘要）")
+    deadline_within = django_filters.NumberFilter(method="filter_deadline_within", label="几天内截止")
+    q = django_filters.CharFilter(method="filter_text", label="关键词（标题、文号、摘要、标签）")
+    sort = django_filters.ChoiceFilter(choices=SORTS, method="filter_sort", label="排序", empty_label="默认")
 
     class Meta:
         model = Policy
@@ -80,13 +92,25 @@ class PolicyFilter(django_filters.FilterSet):
         condition = selectors.window_q("open", timezone.localdate())
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
+    def filter_deadline_within(self, queryset, name, value):
+        today = timezone.localdate()
+        return queryset.filter(apply_end__gte=today, apply_end__lte=today + datetime.timedelta(days=int(value)))
+
     def filter_text(self, queryset, name, value):
-        words = value.split()
-        for word in words:
-            queryset = queryset.filter(
-                Q(title__icontains=word) | Q(doc_number__icontains=word) | Q(summary__icontains=word)
-            )
+        # Substring matching works for Chinese without word segmentation; every word must match somewhere.
+        for word in value.split()[:8]:
+            ids = Policy.objects.filter(
+                Q(title__icontains=word)
+                | Q(short_title__icontains=word)
+                | Q(doc_number__icontains=word)
+                | Q(summary__icontains=word)
+                | Q(labels__name__icontains=word)
+            ).values("pk")
+            queryset = queryset.filter(pk__in=ids)
         return queryset
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.order_by(*SORT_ORDER[value])
 
 
 class PolicyViewSet(viewsets.ReadOnlyModelViewSet):

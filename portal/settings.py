@@ -227,6 +227,11 @@ SMS_TASK_CHUNK = env.int("SMS_TASK_CHUNK", default=1000)  # messages per send ta
 SMS_STUCK_AFTER = env.int("SMS_STUCK_AFTER", default=600)  # seconds before the watchdog steps in
 SMS_WATCHDOG_SECONDS = env.float("SMS_WATCHDOG_SECONDS", default=60.0)
 SMS_UNIT_PRICE_FEN = env.int("SMS_UNIT_PRICE_FEN", default=4)  # per billed segment, for the preview's estimate
+# Enterprise sign-in codes go out through the same gateway, with their own registered notice template.
+SMS_LOGIN_TEMPLATE = env("SMS_LOGIN_TEMPLATE", default="SMS_LOGIN")
+SMS_LOGIN_TEMPLATE_BODY = env(
+    "SMS_LOGIN_TEMPLATE_BODY", default="您的惠企直达登录验证码为{code}，5分钟内有效，请勿告诉他人。"
+)
 # The secret path segment of the receipt and reply webhooks given to the vendors.
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="")
 if not SMS_WEBHOOK_SECRET:

@@ -1,21 +1,36 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import views
+from notifications.services import FIXED_LINK_PATH
+from portal.views import firm, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
 admin.site.site_title = "惠企直达"
 admin.site.index_title = "政策发布与推送管理"
 
+TOKEN = r"(?P<token>[A-Za-z0-9_-]{16})"
+ACTION = r"(?P<action>react|rate)"
+
 portal_patterns = [
-    path("", views.home, name="home"),
-    path("policies/<int:pk>/", views.policy_detail, name="policy-detail"),
+    path("", public.home, name="home"),
+    path("policies/", public.policy_browse, name="policy-browse"),
+    path("policies/<int:pk>/", public.policy_detail, name="policy-detail"),
+    re_path(rf"^b/{TOKEN}$", firm.package_link, name="link"),
+    re_path(rf"^b/{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", firm.link_policy_action, name="link-action"),
+    re_path(rf"^b/{TOKEN}/unsubscribe$", firm.link_unsubscribe, name="link-unsubscribe"),
+    path(FIXED_LINK_PATH.lstrip("/"), firm.fixed_link, name="fixed-link"),
+    path("login/", firm.login, name="login"),
+    path("logout/", firm.logout, name="logout"),
+    path("my/", firm.my_package, name="my"),
+    re_path(rf"^my/policies/(?P<pk>\d+)/{ACTION}$", firm.my_policy_action, name="my-action"),
+    path("my/subscriptions", firm.my_subscriptions, name="my-subscriptions"),
+    path("my/corrections", firm.my_correction, name="my-correction"),
 ]
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", public.healthz, name="healthz"),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("policies.urls")),

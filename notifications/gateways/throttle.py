@@ -1,4 +1,5 @@
-"""Requests per second to a gateway, shared by every worker process through Redis (the limits library)."""
+"""Rate limits shared by every process through Redis (the limits library): requests per second to a
+gateway, and the portal's sign-in limits."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from limits import RateLimitItemPerSecond, storage, strategies
 
 
 @cache
-def _limiter() -> strategies.MovingWindowRateLimiter:
+def limiter() -> strategies.MovingWindowRateLimiter:
     url = settings.REDIS_URL
     uri = "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
     return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
@@ -21,7 +22,7 @@ def wait_for_slot(gateway: str, qps: int) -> None:
     if qps <= 0:
         return
     item = RateLimitItemPerSecond(qps)
-    limiter = _limiter()
-    while not limiter.hit(item, "sms", gateway):
-        reset_at = limiter.get_window_stats(item, "sms", gateway).reset_time
+    moving = limiter()
+    while not moving.hit(item, "sms", gateway):
+        reset_at = moving.get_window_stats(item, "sms", gateway).reset_time
         time.sleep(min(max(reset_at - time.time(), 0.005), 1.0))

@@ -154,7 +154,7 @@ def test_the_fake_platform_answers_unknown_templates_as_the_vendor_would(platfor
 
 def test_throttle_holds_callers_to_the_configured_rate(monkeypatch):
     naps = []
-    monkeypatch.setattr(throttle.time, "sleep", lambda s: (naps.append(s), throttle._limiter().storage.reset()))
+    monkeypatch.setattr(throttle.time, "sleep", lambda s: (naps.append(s), throttle.limiter().storage.reset()))
     key = f"test-{timezone.now().timestamp()}"
     for _ in range(3):
         throttle.wait_for_slot(key, 3)

@@ -14,6 +14,8 @@ def registered_templates():
     known, lock = {}, threading.Lock()
 
     def lookup(code: str):
+        if code == settings.SMS_LOGIN_TEMPLATE:
+            return settings.SMS_LOGIN_TEMPLATE_BODY
         with lock:
             if code not in known:
                 close_old_connections()

@@ -1,0 +1,87 @@
+"""Staff queues for what firms send from the portal: 好差评 to follow up and reply, 纠错 to review."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from portal import services
+from portal.models import PolicyRating, TagCorrection
+
+
+class RatingForm(forms.ModelForm):
+    class Meta:
+        model = PolicyRating
+        fields = ["status", "reply"]
+
+
+@admin.register(PolicyRating)
+class PolicyRatingAdmin(admin.ModelAdmin):
+    """好差评 loop: received → handled → replied; the reply is shown to the firm on its pages."""
+
+    form = RatingForm
+    list_display = ["created_at", "rating", "policy", "enterprise", "short_comment", "status"]
+    list_filter = ["status", "rating"]
+    list_select_related = ["policy", "enterprise"]
+    search_fields = ["policy__title", "enterprise__name", "comment"]
+    readonly_fields = ["enterprise", "policy", "rating", "comment", "created_at", "handled_by", "handled_at"]
+    fields = ["enterprise", "policy", "rating", "comment", "created_at", "status", "reply", "handled_by", "handled_at"]
+
+    @admin.display(description="意见")
+    def short_comment(self, obj: PolicyRating) -> str:
+        return obj.comment[:30]
+
+    def has_add_permission(self, request):
+        return False  # ratings come from firms
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.rating_follow_up(rating=obj, user=request.user, status=obj.status, reply=obj.reply)
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+
+
+class CorrectionForm(forms.ModelForm):
+    decision = forms.ChoiceField(label="审核结论", choices=[("approve", "采纳：按申请修改标签"), ("reject", "不采纳")])
+
+    class Meta:
+        model = TagCorrection
+        fields = ["review_note"]
+
+
+@admin.register(TagCorrection)
+class TagCorrectionAdmin(admin.ModelAdmin):
+    """纠错 queue: approving changes the firm's tag through the register's service, with provenance."""
+
+    form = CorrectionForm
+    list_display = ["created_at", "enterprise", "tag", "action", "status"]
+    list_filter = ["status", "action"]
+    list_select_related = ["enterprise", "tag"]
+    search_fields = ["enterprise__name", "enterprise__uscc", "tag__name"]
+    readonly_fields = ["enterprise", "tag", "action", "reason", "created_at", "status", "reviewed_by", "reviewed_at"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["enterprise", "tag", "action", "reason", "created_at", "status"]
+        if obj and obj.status == TagCorrection.Status.PENDING:
+            return [*fields, "decision", "review_note"]
+        return [*fields, "review_note", "reviewed_by", "reviewed_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj and obj.status != TagCorrection.Status.PENDING:
+            return [*self.readonly_fields, "review_note"]
+        return self.readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.correction_review(
+                correction=obj,
+                user=request.user,
+                approve=form.cleaned_data.get("decision") == "approve",
+                note=form.cleaned_data.get("review_note", ""),
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)

@@ -1,0 +1,198 @@
+"""A firm's own pages: the SMS link page (the link is the key, no sign-in) and, after signing in with
+the USCC and an SMS code, its policy package, subscriptions and corrections. Every write is a POST with
+CSRF protection, and every read and write is limited to the firm the link or the session belongs to."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from enterprises.models import Enterprise
+from enterprises.services import enterprise_sms_opt_out
+from notifications import selectors as push_selectors
+from policies.models import Policy
+from portal import selectors, services
+from portal.models import PolicyReaction
+
+SESSION_KEY = "firm_id"
+
+
+# --- the link in the SMS -----------------------------------------------------------------------------------
+
+
+def _usable_message(token: str):
+    message = push_selectors.message_by_token(token=token)
+    return message if message is not None and message.link_usable() else None
+
+
+def package_link(request, token: str):
+    message = push_selectors.message_by_token(token=token)
+    if message is None or not message.link_usable():
+        status = 404 if message is None else 410
+        return render(request, "portal/link_expired.html", {"revoked": message is not None}, status=status)
+    services.package_link_opened(message=message)
+    return render(
+        request,
+        "portal/link.html",
+        {
+            "message": message,
+            "firm": message.enterprise,
+            "cards": selectors.link_bundle(message=message),
+            "action_base": reverse("portal:link", args=[token]),
+        },
+    )
+
+
+@require_POST
+def link_policy_action(request, token: str, pk: int, action: str):
+    message = _usable_message(token)
+    if message is None or pk not in message.policy_ids:
+        raise Http404("链接已失效，或该政策不在此次推送中")
+    _policy_action(request, message.enterprise_id, pk, action)
+    return redirect(f"{reverse('portal:link', args=[token])}#p{pk}")
+
+
+@require_POST
+def link_unsubscribe(request, token: str):
+    message = _usable_message(token)
+    if message is None:
+        raise Http404("链接已失效")
+    enterprise_sms_opt_out(enterprise_id=message.enterprise_id)
+    messages.success(request, "已退订：今后不再向贵企业发送政策推送短信。登录后仍可随时查看政策包。")
+    return redirect("portal:link", token=token)
+
+
+def _policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
+    """感兴趣 / 已申报 / 不相关, or a 好差评 rating with an optional comment."""
+    try:
+        if action == "react":
+            services.policy_react(enterprise_id=enterprise_id, policy_id=policy_id, kind=request.POST.get("kind", ""))
+            messages.success(request, "已记录您的反馈，谢谢。")
+        elif action == "rate":
+            services.policy_rate(
+                enterprise_id=enterprise_id,
+                policy_id=policy_id,
+                rating=request.POST.get("rating", ""),
+                comment=request.POST.get("comment", ""),
+            )
+            messages.success(request, "评价已提交，工作人员会跟进处理，答复会显示在这里。")
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+
+
+# --- signing in --------------------------------------------------------------------------------------------
+
+
+def current_firm(request) -> Enterprise | None:
+    firm_id = request.session.get(SESSION_KEY)
+    return Enterprise.objects.filter(pk=firm_id).first() if firm_id else None
+
+
+def firm_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        firm = current_firm(request)
+        if firm is None:
+            return redirect(f"{reverse('portal:login')}?next={request.path}")
+        return view(request, firm, *args, **kwargs)
+
+    return wrapper
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def login(request):
+    """USCC, then a code sent to the registered mobile. Answers never say whether a firm exists."""
+    next_url = request.POST.get("next") or request.GET.get("next") or reverse("portal:my")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("portal:my")
+    context = {"next": next_url, "uscc": request.POST.get("uscc", "").strip().upper(), "code_sent": False}
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "send":
+                messages.info(request, services.login_code_send(uscc=context["uscc"], ip=_client_ip(request)))
+                context["code_sent"] = True
+            else:
+                firm = services.login_code_check(
+                    uscc=context["uscc"], code=request.POST.get("code", ""), ip=_client_ip(request)
+                )
+                request.session.cycle_key()  # a new session id on sign-in
+                request.session[SESSION_KEY] = firm.pk
+                return redirect(next_url)
+        except services.LoginRefused as exc:
+            messages.error(request, str(exc))
+            context["code_sent"] = request.POST.get("action") != "send"
+    return render(request, "portal/login.html", context)
+
+
+@require_POST
+def logout(request):
+    request.session.flush()
+    return redirect("portal:home")
+
+
+def fixed_link(request):
+    """The one address in SMS for strict channels: the firm signs in, then sees its package."""
+    return redirect(f"{reverse('portal:login')}?next={reverse('portal:my')}")
+
+
+# --- the signed-in firm's pages ----------------------------------------------------------------------------
+
+
+@firm_required
+def my_package(request, firm: Enterprise):
+    return render(
+        request,
+        "portal/my.html",
+        {
+            "firm": firm,
+            "package": selectors.my_package(enterprise=firm),
+            "reaction_kinds": PolicyReaction.Kind.choices,
+        },
+    )
+
+
+@require_POST
+@firm_required
+def my_policy_action(request, firm: Enterprise, pk: int, action: str):
+    if not Policy.objects.filter(pk=pk, status=Policy.Status.PUBLISHED).exists():
+        raise Http404("政策不存在或尚未发布")
+    _policy_action(request, firm.pk, pk, action)
+    return redirect(f"{reverse('portal:my')}#p{pk}")
+
+
+@require_POST
+@firm_required
+def my_subscriptions(request, firm: Enterprise):
+    services.subscriptions_set(
+        enterprise_id=firm.pk, label_ids=[int(x) for x in request.POST.getlist("labels") if x.isdigit()]
+    )
+    messages.success(request, "订阅已保存：今后的推送与政策排序会优先考虑这些标签。")
+    return redirect(f"{reverse('portal:my')}#subscriptions")
+
+
+@require_POST
+@firm_required
+def my_correction(request, firm: Enterprise):
+    try:
+        services.correction_request(
+            enterprise_id=firm.pk,
+            tag_id=int(request.POST.get("tag") or 0),
+            action=request.POST.get("action", ""),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, "纠错申请已提交，工作人员核实后会更新标签，结果显示在本页。")
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect(f"{reverse('portal:my')}#profile")
