@@ -46,12 +46,14 @@ def package_link(request, token: str):
             "firm": message.enterprise,
             "cards": selectors.link_bundle(message=message),
             "action_base": reverse("portal:link", args=[token]),
+            "reaction_kinds": PolicyReaction.Kind.choices,
         },
     )
 
 
 @require_POST
-def link_policy_action(request, token: str, pk: int, action: str):
+def link_policy_action(request, token: str, pk: str, action: str):
+    pk = int(pk)  # a regex route passes text
     message = _usable_message(token)
     if message is None or pk not in message.policy_ids:
         raise Http404("链接已失效，或该政策不在此次推送中")
@@ -165,7 +167,8 @@ def my_package(request, firm: Enterprise):
 
 @require_POST
 @firm_required
-def my_policy_action(request, firm: Enterprise, pk: int, action: str):
+def my_policy_action(request, firm: Enterprise, pk: str, action: str):
+    pk = int(pk)
     if not Policy.objects.filter(pk=pk, status=Policy.Status.PUBLISHED).exists():
         raise Http404("政策不存在或尚未发布")
     _policy_action(request, firm.pk, pk, action)
