@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench stop clean
+.PHONY: demo test lint format bench stop clean browser
+
+# Debian packages the project needs beyond Python: headless Chromium and a CJK font for the browser tests,
+# wrk for the portal benchmark. Installed once; sudo when not root.
+APT_PACKAGES := chromium fonts-wqy-microhei wrk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +38,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(STAMP) .env lint
+browser:
+	@command -v chromium >/dev/null && command -v wrk >/dev/null && fc-list | grep -qi wqy || \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
+
+test: $(STAMP) .env lint browser
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
-bench: $(STAMP) .env
+bench: $(STAMP) .env browser
 	$(PY) -m bench
 
 stop: $(STAMP)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from policies import reference_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
@@ -30,6 +31,16 @@ def load_reference_data() -> None:
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits():
+    """Sign-in limits live in Redis across runs; start each test with this database's counters at zero."""
+    from matching import freshness
+
+    client = freshness._client()
+    for key in client.scan_iter(f"LIMITS:LIMITER/login/{connection.settings_dict['NAME']}/*"):
+        client.delete(key)
 
 
 @pytest.fixture

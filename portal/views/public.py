@@ -31,7 +31,9 @@ def policy_browse(request):
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "portal/browse.html", {"filter": filterset, "page": page, "query": query.urlencode()})
+    filtered = any(v for k, v in request.GET.items() if k not in {"q", "sort", "page"})
+    context = {"filter": filterset, "page": page, "query": query.urlencode(), "filtered": filtered}
+    return render(request, "portal/browse.html", context)
 
 
 def policy_detail(request, pk: int):

@@ -1,9 +1,7 @@
 import json
 
 import pytest
-from django.db import connection
 
-from matching import freshness
 from notifications import services as push_services
 from notifications.gateways.local import FileGateway
 from notifications.models import Campaign, Message, SmsTemplate
@@ -12,14 +10,6 @@ from portal import services as portal_services
 from tests.factories import EnterpriseFactory, PolicyFactory
 
 BODY = "{企业简称}：您有{n}条惠企政策可申报，详见 {link} 拒收请回复R"
-
-
-@pytest.fixture(autouse=True)
-def fresh_limits():
-    """Sign-in limits live in Redis across runs; start each test with this database's counters at zero."""
-    client = freshness._client()
-    for key in client.scan_iter(f"LIMITS:LIMITER/login/{connection.settings_dict['NAME']}/*"):
-        client.delete(key)
 
 
 @pytest.fixture
