@@ -194,6 +194,16 @@ def explain_match(*, enterprise_id: int, policy: Policy, on: datetime.date | Non
     return Explanation(result, state, explain(rule, facts, on, _vocabulary()))
 
 
+def explain_policies(*, enterprise_id: int, policies: list[Policy], on: datetime.date | None = None) -> dict:
+    """Why the firm meets (or not) each policy's conditions, from one read of its facts: policy id → leaves."""
+    on = on or timezone.localdate()
+    facts = facts_for([enterprise_id], on).get(enterprise_id)
+    if facts is None:
+        return {}
+    vocab = _vocabulary()
+    return {p.pk: explain(p.audience_rule or {"all": []}, facts, on, vocab) for p in policies}
+
+
 @dataclass
 class NearMiss:
     policy: OpenPolicy

@@ -113,6 +113,20 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    actions = ["revoke_links"]
+
+    @admin.action(description="撤销所选短信中的政策包链接")
+    def revoke_links(self, request, queryset):
+        from portal.services import package_link_revoke  # the link page is the portal's
+
+        try:
+            for message in queryset:
+                package_link_revoke(message=message, user=request.user)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"已撤销 {queryset.count()} 个链接，打开时将提示登录查看。", messages.SUCCESS)
+
     list_display = ["campaign", "enterprise", "masked", "segments", "status", "attempts", "sent_at"]
     list_filter = ["status", "campaign"]
     list_select_related = ["campaign", "enterprise"]

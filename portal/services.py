@@ -10,16 +10,20 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
+from redis.exceptions import RedisError
 
 from enterprises.models import Enterprise, PortraitTag
 from enterprises.services import enterprise_tag_correct
 from enterprises.validators import mask_mobile, validate_uscc
+from matching import freshness
 from notifications.gateways import Outcome, OutgoingSms, get_gateway
 from notifications.gateways.throttle import limiter
 from notifications.models import Message
@@ -117,13 +121,68 @@ def login_code_check(*, uscc: str, code: str, ip: str | None) -> Enterprise:
     raise wrong
 
 
-def package_link_opened(*, message: Message) -> None:
-    """Count an opening of a firm's link; the first one is remembered (one statement, no read)."""
+def link_page_key(token: str) -> str:
+    """Where a rendered link page is cached; a change to any policy moves every key (the generation)."""
+    generation = freshness.current_generation(freshness.POLICIES)
+    return f"link:page:{connection.settings_dict['NAME']}:{generation}:{token}"
+
+
+def forget_link_pages(tokens) -> None:
+    """Drop cached link pages after something on them changed (a reaction, a rating, a revocation)."""
+    cache.delete_many([link_page_key(t) for t in tokens if t])
+
+
+def package_link_revoke(*, message: Message, user) -> None:
+    """Stop a firm's link at once (say, an SMS sent to a number the firm no longer owns)."""
+    if not user.has_perm("notifications.launch_campaign"):
+        raise PermissionDenied("您没有撤销政策包链接的权限。")
+    Message.objects.filter(pk=message.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_link_pages([message.token])
+
+
+def _opens_keys() -> tuple[str, str]:
+    db = connection.settings_dict["NAME"]
+    return f"link:opens:{db}", f"link:first-open:{db}"
+
+
+def package_link_opened(*, message_id: int) -> None:
+    """Count an opening of a firm's link in Redis (a burst after a push writes nothing to PostgreSQL);
+    ``link_opens_flush`` moves the counts to the messages. Without Redis, count in PostgreSQL directly."""
+    counts, firsts = _opens_keys()
+    try:
+        freshness._client().pipeline(transaction=False).hincrby(counts, message_id, 1).hsetnx(
+            firsts, message_id, int(time.time())
+        ).execute()
+    except RedisError:
+        _add_opens([message_id], [1], [int(time.time())])
+
+
+def link_opens_flush() -> int:
+    """Move buffered link openings to their messages, set-based; returns how many messages were updated."""
+    counts, firsts = _opens_keys()
+    client = freshness._client()
+    taking = f"{counts}:flushing:{secrets.token_hex(4)}"
+    try:
+        client.rename(counts, taking)  # from here on, new openings start a new hash
+    except RedisError:
+        return 0  # nothing buffered
+    opened = {int(k): int(v) for k, v in client.hgetall(taking).items()}
+    first = client.hmget(firsts, list(opened))
+    ids = list(opened)
+    _add_opens(ids, [opened[i] for i in ids], [int(f or time.time()) for f in first])
+    client.delete(taking)
+    if ids:
+        client.hdel(firsts, *ids)
+    return len(ids)
+
+
+def _add_opens(ids: list[int], counts: list[int], firsts: list[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Message._meta.db_table} SET open_count = open_count + 1, "
-            f"first_opened_at = COALESCE(first_opened_at, now()) WHERE id = %s",
-            [message.pk],
+            f"""UPDATE {Message._meta.db_table} m SET open_count = m.open_count + o.n,
+                  first_opened_at = COALESCE(m.first_opened_at, to_timestamp(o.first))
+                FROM unnest(%s::bigint[], %s::int[], %s::bigint[]) AS o(id, n, first) WHERE m.id = o.id""",
+            [ids, counts, firsts],
         )
 
 

@@ -34,13 +34,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
-    """Sign-in limits live in Redis across runs; start each test with this database's counters at zero."""
+def fresh_redis_state():
+    """Sign-in limits and buffered link openings live in Redis across runs; start each test without this
+    database's (keys carry the database name, so a demo on the same Redis keeps its own)."""
+    from django.core.cache import cache
+
     from matching import freshness
 
+    db = connection.settings_dict["NAME"]
     client = freshness._client()
-    for key in client.scan_iter(f"LIMITS:LIMITER/login/{connection.settings_dict['NAME']}/*"):
-        client.delete(key)
+    patterns = (f"LIMITS:LIMITER/login/{db}/*", f"link:opens:{db}*", f"link:first-open:{db}",
+                cache.make_key(f"link:page:{db}:*"))  # fmt: skip
+    for pattern in patterns:
+        for key in client.scan_iter(pattern):
+            client.delete(key)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from enterprises.models import Enterprise
 from notifications.models import Message
+from portal import services
 from portal.models import PolicyRating, PolicyReaction
 from tests.factories import UserFactory
 
@@ -31,9 +32,35 @@ def test_the_link_shows_the_firms_policies_and_why_it_qualifies(client, pushed):
 def test_opening_the_link_is_counted_and_the_first_time_kept(client, pushed):
     firm, message = pushed[0]["a"]
     client.get(f"/b/{message.token}")
-    client.get(f"/b/{message.token}")
+    client.get(f"/b/{message.token}")  # served from the page cache, still counted
+    assert services.link_opens_flush() == 1
     message.refresh_from_db()
     assert message.open_count == 2 and message.first_opened_at is not None
+    client.get(f"/b/{message.token}")
+    services.link_opens_flush()
+    message.refresh_from_db()
+    assert message.open_count == 3
+
+
+def test_a_cached_page_still_takes_the_visitors_own_csrf_token(pushed):
+    firms, (grant, _) = pushed
+    token = firms["a"][1].token
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get(f"/b/{token}")
+    page = second.get(f"/b/{token}").content.decode()  # from the cache
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = second.post(f"/b/{token}/policies/{grant.pk}/react", {"kind": "interested", "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302 and PolicyReaction.objects.get().kind == "interested"
+
+
+def test_staff_revoke_a_link_and_even_a_cached_page_stops_at_once(client, pushed):
+    firm, message = pushed[0]["a"]
+    assert client.get(f"/b/{message.token}").status_code == 200  # now cached
+    staff = Client()
+    staff.force_login(UserFactory(username="ops", is_superuser=True))
+    staff.post("/admin/notifications/message/", {"action": "revoke_links", "_selected_action": [message.pk]})
+    response = client.get(f"/b/{message.token}")
+    assert response.status_code == 410 and firm.name not in response.content.decode()
 
 
 def test_a_link_shows_nothing_of_another_firm(client, pushed):
