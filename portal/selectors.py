@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Value
 from django.utils import timezone
 
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
+from matching import freshness
 from matching import selectors as matching
 from notifications.models import Message
 from policies import selectors as policy_selectors
@@ -29,22 +30,57 @@ class PolicyCard:
     ratings: list[PolicyRating] = field(default_factory=list)
 
 
+_published: dict = {"generation": None, "by_id": {}}
+
+
+def published_policies(ids: list[int]) -> list[Policy]:
+    """Published policies with what their cards show, from a per-process cache that any policy change
+    empties (the policies' generation): after a push a million link pages name the same few policies."""
+    generation = freshness.current_generation(freshness.POLICIES)
+    if _published["generation"] != generation:
+        _published.update(generation=generation, by_id={})
+    by_id = _published["by_id"]
+    missing = [pk for pk in ids if pk not in by_id]
+    if missing:
+        found = policy_selectors.policy_list().in_bulk(missing)
+        by_id.update({pk: found.get(pk) for pk in missing})  # None: withdrawn or unknown
+    return [by_id[pk] for pk in ids if by_id[pk] is not None]
+
+
+def reset_caches() -> None:
+    """Forget this process's cached policies (tests, whose writes never commit and so never announce)."""
+    _published.update(generation=None, by_id={})
+
+
 def _cards(enterprise_id: int, policies: list[Policy], reasons: dict[int, list]) -> list[PolicyCard]:
     ids = [p.pk for p in policies]
-    reactions = dict(
-        PolicyReaction.objects.filter(enterprise_id=enterprise_id, policy_id__in=ids).values_list("policy_id", "kind")
+    # What the firm said about these policies, reactions and ratings in one query.
+    said = (
+        PolicyReaction.objects.filter(enterprise_id=enterprise_id, policy_id__in=ids)
+        .values_list("policy_id", "kind", Value(0))
+        .union(
+            PolicyRating.objects.filter(enterprise_id=enterprise_id, policy_id__in=ids).values_list(
+                "policy_id", Value(""), "pk"
+            ),
+            all=True,
+        )
     )
+    reactions, rating_ids = {}, []
+    for policy_id, kind, rating_id in said:
+        if rating_id:
+            rating_ids.append(rating_id)
+        else:
+            reactions[policy_id] = kind
     ratings: dict[int, list[PolicyRating]] = {}
-    for rating in PolicyRating.objects.filter(enterprise_id=enterprise_id, policy_id__in=ids):
+    for rating in PolicyRating.objects.filter(pk__in=rating_ids) if rating_ids else []:
         ratings.setdefault(rating.policy_id, []).append(rating)
     return [PolicyCard(p, reasons.get(p.pk, []), reactions.get(p.pk, ""), ratings.get(p.pk, [])) for p in policies]
 
 
 def link_bundle(*, message: Message) -> list[PolicyCard]:
     """The policies of one SMS, in the order the SMS named them, each with why this firm qualifies."""
-    by_id = {p.pk: p for p in policy_selectors.policy_list().filter(pk__in=message.policy_ids)}
-    policies = [by_id[pk] for pk in message.policy_ids if pk in by_id]  # withdrawn ones drop out
-    reasons = {p.pk: matching.explain_match(enterprise_id=message.enterprise_id, policy=p).leaves for p in policies}
+    policies = published_policies(message.policy_ids)  # withdrawn ones drop out
+    reasons = matching.explain_policies(enterprise_id=message.enterprise_id, policies=policies)
     return _cards(message.enterprise_id, policies, reasons)
 
 

@@ -62,12 +62,15 @@ def fresh_matching():
     never announce changes; without this, a process-wide index from an earlier test would answer."""
     from matching import selectors
     from matching.index import reset_index
+    from portal import selectors as portal_selectors
 
     reset_index()
     selectors.reset_caches()
+    portal_selectors.reset_caches()
     yield
     reset_index()
     selectors.reset_caches()
+    portal_selectors.reset_caches()
 
 
 @pytest.fixture
