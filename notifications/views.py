@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError
 
 from notifications import receipts
+from notifications.tasks import record_receipts
 
 log = logging.getLogger("notifications.sms")
 ANSWERS = {
@@ -22,30 +23,26 @@ ANSWERS = {
 }
 
 
-def _checked(request, vendor: str, secret: str):
+def _received(request, vendor: str, secret: str, parse):
+    """The parsed callback, or the refusal to answer with: unknown vendor, wrong secret, bad body."""
     if vendor not in ANSWERS:
         raise Http404
+    refuse = ANSWERS[vendor][1]
     if not hmac.compare_digest(secret.encode(), settings.SMS_WEBHOOK_SECRET.encode()):
         log.warning("拒绝了一个密钥错误的短信回调（%s，来自 %s）", vendor, request.META.get("REMOTE_ADDR"))
-        return None, JsonResponse(ANSWERS[vendor][1]("unauthorized"), status=403)
+        return None, JsonResponse(refuse("unauthorized"), status=403)
     try:
-        return json.loads(request.body), None
-    except ValueError:
-        return None, JsonResponse(ANSWERS[vendor][1]("invalid json"), status=400)
+        return parse(vendor, json.loads(request.body)), None
+    except (ValueError, KeyError, TypeError):
+        return None, JsonResponse(refuse("invalid callback"), status=400)
 
 
 @csrf_exempt
 @require_POST
 def receipt_webhook(request, vendor: str, secret: str):
-    payload, refusal = _checked(request, vendor, secret)
+    parsed, refusal = _received(request, vendor, secret, receipts.parse_receipts)
     if refusal:
         return refusal
-    try:
-        parsed = receipts.parse_receipts(vendor, payload)
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse(ANSWERS[vendor][1]("invalid receipt"), status=400)
-    from notifications.tasks import record_receipts
-
     try:
         record_receipts.delay(receipts.receipts_as_json(parsed))
     except OperationalError:  # the queue is down: record them here rather than lose them
@@ -56,12 +53,8 @@ def receipt_webhook(request, vendor: str, secret: str):
 @csrf_exempt
 @require_POST
 def reply_webhook(request, vendor: str, secret: str):
-    payload, refusal = _checked(request, vendor, secret)
+    parsed, refusal = _received(request, vendor, secret, receipts.parse_replies)
     if refusal:
         return refusal
-    try:
-        parsed = receipts.parse_replies(vendor, payload)
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse(ANSWERS[vendor][1]("invalid reply"), status=400)
     receipts.replies_record(vendor=vendor, replies=parsed)
     return JsonResponse(ANSWERS[vendor][0])
