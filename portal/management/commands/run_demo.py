@@ -24,7 +24,10 @@ class Command(BaseCommand):
         # to this server), and at any hour so a push can be watched now; production keeps quiet hours.
         platform = FakePlatform({**os.environ}, outbox=outbox, receipts_to=base, log=var / "fake-sms.log")
         platform.start(var / "fake-sms.port")
-        sms_env = {**platform.backend_env(), "SMS_QUIET_HOURS": "off"}
+        # Links in the SMS point at this server unless a registered domain is configured.
+        sms_env = {**platform.backend_env(), "SMS_QUIET_HOURS": "off",
+                   "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", base)}  # fmt: skip
+        settings.PORTAL_BASE_URL = sms_env["PORTAL_BASE_URL"]
         os.environ.update(sms_env)  # this process (web: login codes) sends through the same platform
         for name, value in platform.backend_env().items():
             setattr(settings, name, value)
