@@ -96,10 +96,19 @@ class Message(models.Model):
         VALIDATION_FAILED = "validation-failed", "校验失败"
         CANCELLED = "cancelled", "已取消"
 
+    # Keys without database constraints: planning writes a million rows from joins with these very tables,
+    # and a constraint would queue one check per row and key for COMMIT. Deletes cascade in the ORM.
     campaign = models.ForeignKey(
-        Campaign, verbose_name="批次", related_name="messages", on_delete=models.CASCADE, db_index=False
+        Campaign,
+        verbose_name="批次",
+        related_name="messages",
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
     )  # served by message_one_per_firm
-    enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE, db_constraint=False
+    )
     mobile = models.CharField("手机号", max_length=11)
     policy_ids = ArrayField(models.BigIntegerField(), verbose_name="政策", help_text="截止日期最近的在前。")
     token = models.CharField(
@@ -146,11 +155,16 @@ class NotificationLedger(models.Model):
     """Which firm was told about which policy, so no policy is pushed to the same firm twice."""
 
     # The unique constraint below serves lookups by firm; one index is all a million-row insert should pay.
+    # Keys without database constraints, as on Message: written a million at a time from joins.
     enterprise = models.ForeignKey(
-        "enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE, db_index=False
+        "enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE, db_index=False, db_constraint=False
     )
-    policy = models.ForeignKey("policies.Policy", verbose_name="政策", on_delete=models.CASCADE, db_index=False)
-    campaign = models.ForeignKey(Campaign, verbose_name="批次", on_delete=models.CASCADE, db_index=False)
+    policy = models.ForeignKey(
+        "policies.Policy", verbose_name="政策", on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    campaign = models.ForeignKey(
+        Campaign, verbose_name="批次", on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     notified_at = models.DateTimeField("通知时间", default=timezone.now)
 
     class Meta:
