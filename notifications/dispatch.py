@@ -23,9 +23,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, get_gateway
+from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
 from notifications.models import Campaign, Message
-from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_link
+from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
 from notifications.sms import render, vendor_params
 
 MAX_ATTEMPTS = 5
@@ -58,7 +58,7 @@ def chunk_size() -> int:
 
 def call_block(call_id: str) -> int:
     """The first message id of the block a call carried (its id is ``<campaign>-<nonce>-<first id>[.n]``)."""
-    return int(call_id.split(".")[0].rsplit("-", 1)[1])
+    return int(echoed_call(call_id).rsplit("-", 1)[1])
 
 
 MAX_BATCH = 1000  # no gateway takes more numbers a call, so a call's messages lie within this many ids
@@ -132,8 +132,7 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     body = campaign.template.body
     calls: dict[str, list[OutgoingSms]] = {}
     for call_id, message_id, mobile, short_name, count, title, token in rows:
-        values = {"企业简称": short_name, "n": count, "政策简称": title,
-                  "link": message_link(campaign=campaign, token=token)}  # fmt: skip
+        values = message_values(campaign=campaign, short_name=short_name, count=count, first_title=title, token=token)
         sms = OutgoingSms(str(message_id), mobile, render(body, values), vendor_params(body, values))
         calls.setdefault(call_id, []).append(sms)
     counts = Counter()

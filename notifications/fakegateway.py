@@ -14,7 +14,6 @@ import json
 import logging
 import queue
 import random
-import re
 import threading
 import time
 import uuid
@@ -26,12 +25,12 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import requests
 
+from enterprises.validators import MOBILE_RE
 from notifications.gateways.aliyun import rpc_signature
 from notifications.gateways.tencent import tc3_authorization
 from notifications.sms import VENDOR_NAMES, render, template_variables
 
 log = logging.getLogger("notifications.fakegateway")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 PLACEHOLDER_OF = {vendor: placeholder for placeholder, vendor in VENDOR_NAMES.items()}
 
 
@@ -263,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
         limit = 100 if action == "SendBatchSms" else 1000
         if not mobiles or len(mobiles) > limit:
             return self._refuse("isv.MOBILE_COUNT_OVER_LIMIT", "号码数量有误", request_id)
-        if any(not MOBILE.match(m) for m in mobiles):
+        if any(not MOBILE_RE.match(m) for m in mobiles):
             return self._refuse("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号", request_id)
         biz_id = f"{int(time.time())}^{uuid.uuid4().hex[:12]}"
         call_id, now = param("OutId"), time.time()
@@ -334,7 +333,7 @@ class Handler(BaseHTTPRequestHandler):
         for number in numbers:
             mobile = number.removeprefix("+86")
             serial = uuid.uuid4().hex[:20]
-            if MOBILE.match(mobile):
+            if MOBILE_RE.match(mobile):
                 statuses.append(
                     {
                         "SerialNo": serial,

@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import asdict, dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from enterprises.services import enterprise_sms_opt_out, is_opt_out_reply
+from enterprises.validators import normalize_mobile
 from notifications.dispatch import MAX_BATCH, call_block
+from notifications.gateways import echoed_call
 from notifications.models import InboundSms, Message
 
 TABLE = Message._meta.db_table
@@ -37,8 +40,11 @@ class Reply:
 
 
 def _mobile(value) -> str:
-    digits = "".join(c for c in str(value) if c.isdigit())
-    return digits[-11:]
+    """The number as the register stores it; one that is not a mainland mobile matches no firm."""
+    try:
+        return normalize_mobile(str(value))
+    except ValidationError:
+        return str(value)[-11:]
 
 
 def _local_time(value) -> str:
@@ -63,7 +69,7 @@ def parse_receipts(vendor: str, payload) -> list[Receipt]:
             ok = item["success"] in (True, "true", "True", 1)
             receipts.append(
                 Receipt(
-                    str(item.get("out_id", "")).split(".")[0],
+                    echoed_call(item.get("out_id", "")),
                     _mobile(item["phone_number"]),
                     ok,
                     "" if ok else f"{item.get('err_code', '')}：{item.get('err_msg', '')}"[:200],
@@ -75,7 +81,7 @@ def parse_receipts(vendor: str, payload) -> list[Receipt]:
             ok = item["report_status"] == "SUCCESS"
             receipts.append(
                 Receipt(
-                    str(item.get("ext", "")).split(".")[0],
+                    echoed_call(item.get("ext", "")),
                     _mobile(item["mobile"]),
                     ok,
                     "" if ok else str(item.get("errmsg", ""))[:200],

@@ -8,18 +8,21 @@ from django.db.models import Count, Q
 
 from notifications.dispatch import quiet_until
 from notifications.models import Campaign, Message
-from notifications.services import message_link
+from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
 from notifications.sms import render
-from policies.models import Policy
 
 
 def message_text(*, message: Message) -> str:
     """The body the firm received (without the signature), rendered as sending rendered it."""
-    firm = message.enterprise
-    first = Policy.objects.filter(pk__in=message.policy_ids[:1]).first()
-    title = (first.short_title or first.title[:12]) if first else ""
-    values = {"企业简称": firm.short_name or firm.name, "n": len(message.policy_ids), "政策简称": title,
-              "link": message_link(campaign=message.campaign, token=message.token)}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {SHORT_NAME_SQL}, {POLICY_TITLE_SQL} FROM enterprises_enterprise e "
+            f"LEFT JOIN policies_policy p ON p.id = %s WHERE e.id = %s",
+            [message.policy_ids[0] if message.policy_ids else None, message.enterprise_id],
+        )
+        short_name, title = cursor.fetchone()
+    values = message_values(campaign=message.campaign, short_name=short_name, count=len(message.policy_ids),
+                            first_title=title or "", token=message.token)  # fmt: skip
     return render(message.campaign.template.body, values)
 
 

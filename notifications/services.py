@@ -181,6 +181,12 @@ def message_link(*, campaign: Campaign, token: str | None) -> str:
     return f"{settings.PORTAL_BASE_URL}/b/{token}"
 
 
+def message_values(*, campaign: Campaign, short_name: str, count: int, first_title: str, token: str | None) -> dict:
+    """One message's template variables, from the values SHORT_NAME_SQL and POLICY_TITLE_SQL give."""
+    link = message_link(campaign=campaign, token=token)
+    return {"企业简称": short_name, "n": count, "政策简称": first_title, "link": link}
+
+
 def _variables_sql(campaign: Campaign) -> dict[str, tuple[str, list]]:
     """SQL for each template variable of a bundle ``b`` of firm ``e`` (the link token is ``t.token``)."""
     if campaign.link_mode == Campaign.LinkMode.FIXED:

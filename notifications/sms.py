@@ -84,7 +84,7 @@ def template_variables(body: str) -> list[str]:
 
 def render(body: str, values: dict[str, str]) -> str:
     """The message body (without the signature, which the gateway adds): one replace per placeholder, in
-    PLACEHOLDERS order, exactly as planning's SQL counts its length."""
+    VENDOR_NAMES order, the order in which planning's SQL replaces them to count the length."""
     for placeholder in VENDOR_NAMES:
         if placeholder in values:
             body = body.replace("{" + placeholder + "}", str(values[placeholder]))

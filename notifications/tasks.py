@@ -47,7 +47,7 @@ def send_chunk(self, campaign_id: int, first_id: int, last_id: int) -> dict:
 def watchdog() -> dict:
     """Every minute (beat): start scheduled pushes, reconcile stuck messages, resume stalled campaigns
     (a lost queue, a killed worker, the end of quiet hours) and close finished ones."""
-    report = {k: v for k, v in dispatch.reconcile_stuck().items()}
+    report = dict(dispatch.reconcile_stuck())
     now = timezone.now()
     for campaign in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now):
         services.campaign_start(campaign=campaign)

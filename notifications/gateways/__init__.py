@@ -64,9 +64,14 @@ class Gateway:
     ) -> list[SendResult]:
         raise NotImplementedError
 
-    def accepted(self, stuck: list[StuckSms]) -> set[str] | None:
-        """Out ids of the stuck messages the gateway accepted, if it can tell (None: it cannot)."""
+    def accepted(self, stuck: list[StuckSms]) -> dict[str, bool] | None:
+        """Per stuck message (out id): did the gateway take it? Absent when it cannot tell yet; None: never."""
         return None
+
+
+def echoed_call(value: str) -> str:
+    """The call id a vendor echoes back, without the ``.n`` a split resend added (see AliyunGateway.send)."""
+    return str(value).split(".")[0]
 
 
 def results_for(messages: list[OutgoingSms], outcome: Outcome, *, gateway_id: str = "", error: str = ""):

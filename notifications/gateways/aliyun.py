@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, results_for
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, results_for
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2017-05-25"
@@ -142,5 +142,5 @@ class AliyunGateway(Gateway):
             if answer.get("Code") != "OK":
                 continue
             records = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO", [])
-            found[sms.out_id] = any(str(r.get("OutId", "")).split(".")[0] == sms.call_id for r in records)
+            found[sms.out_id] = any(echoed_call(r.get("OutId", "")) == sms.call_id for r in records)
         return found

@@ -3,7 +3,6 @@ and the one question that matters after a failed call: could the vendor have tak
 
 from __future__ import annotations
 
-import logging
 from functools import cache
 
 import requests
@@ -11,8 +10,6 @@ from django.conf import settings
 
 from notifications.gateways import Outcome
 from notifications.gateways.throttle import wait_for_slot
-
-log = logging.getLogger("notifications.sms")
 
 
 class CallFailed(Exception):

@@ -50,7 +50,8 @@ def package_link(request, token: str):
     """The page behind the SMS link. After a push it is opened in bursts, so a rendered page is kept for a
     few minutes (with this request's CSRF token put back in) and openings are counted in Redis."""
     cacheable = settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
-    cached = cache.get(services.link_page_key(token)) if cacheable else None
+    key = services.link_page_key(token)
+    cached = cache.get(key) if cacheable else None
     if cached and (cached["expires"] is None or time.time() < cached["expires"]):
         services.package_link_opened(message_id=cached["message"])
         return HttpResponse(cached["html"].replace(CSRF_MARK, get_token(request)))
@@ -72,7 +73,7 @@ def package_link(request, token: str):
     )
     if cacheable:
         expires = message.campaign.links_expire_at
-        cache.set(services.link_page_key(token), {
+        cache.set(key, {
             "message": message.pk, "expires": expires.timestamp() if expires else None,
             "html": CSRF_FIELD.sub(f'name="csrfmiddlewaretoken" value="{CSRF_MARK}"', response.content.decode()),
         }, PAGE_SECONDS)  # fmt: skip

@@ -6,11 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from enterprises.demo import generate_enterprises
-from matching import selectors as matching_selectors
-from matching.index import reset_index
 from notifications.gateways import get_gateway
 from policies.demo import generate_policies
 from portal.processes import FakePlatform
@@ -59,32 +56,15 @@ def shots():
 
 
 @pytest.fixture
-def demo_city(committed_db, tmp_path):
+def demo_city(committed_db, fresh_matching, settings, tmp_path):
     """Demo data (300 firms, 40 policies) and the fake SMS platform standing in for Aliyun."""
     generate_policies(count=40)
     generate_enterprises(count=300)
-    reset_index()
-    matching_selectors.reset_caches()
     platform = FakePlatform(_worker_env()).start(tmp_path / "fake-port")
-    saved = {
-        k: getattr(settings, k)
-        for k in (
-            "SMS_BACKEND",
-            "SMS_ALIYUN_ENDPOINT",
-            "SMS_ALIYUN_ACCESS_KEY_ID",
-            "SMS_ALIYUN_ACCESS_KEY_SECRET",
-            "SMS_QUIET_HOURS",
-            "PORTAL_BASE_URL",
-        )
-    }
     for name, value in platform.backend_env().items():
         setattr(settings, name, value)
     settings.SMS_QUIET_HOURS = ()
     get_gateway.cache_clear()
     yield platform
-    for name, value in saved.items():
-        setattr(settings, name, value)
     get_gateway.cache_clear()
     platform.stop()
-    reset_index()
-    matching_selectors.reset_caches()

@@ -5,7 +5,6 @@ import re
 
 import pytest
 import requests
-from django.conf import settings
 
 from enterprises.models import Enterprise
 from notifications import dispatch, services
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.slow
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
 
 
-def push_everyone(base_url: str) -> Campaign:
+def push_everyone(settings, base_url: str) -> Campaign:
     """A push of the three most widely matching policies, planned and sent through the fake platform."""
     settings.PORTAL_BASE_URL = base_url
     template = SmsTemplate.objects.create(name="政策包通知", code="SMS_E2E", body=BODY)
@@ -29,8 +28,8 @@ def push_everyone(base_url: str) -> Campaign:
     return campaign
 
 
-def test_a_firm_opens_its_link_rates_a_policy_and_unsubscribes(live_server, browser, demo_city, shots):
-    campaign = push_everyone(live_server.url)
+def test_a_firm_opens_its_link_rates_a_policy_and_unsubscribes(live_server, browser, demo_city, shots, settings):
+    campaign = push_everyone(settings, live_server.url)
     received = requests.get(f"{demo_city.url}/_fake/messages", timeout=10).json()
     assert len(received) == Message.objects.filter(campaign=campaign).count() > 0
     sms = received[0]
