@@ -9,15 +9,28 @@ from django.utils import timezone
 
 from matching.rules import Facts
 
-FACTS_SQL = """
-SELECT e.id, r.code, NULLIF(e.industry, ''), NULLIF(e.size_class, ''), e.founded_on, e.registered_capital,
-       e.employees, e.annual_revenue,
-       ARRAY(SELECT p.code FROM enterprises_enterprisetag t JOIN enterprises_portraittag p ON p.id = t.tag_id
-             WHERE t.enterprise_id = e.id AND (t.valid_until IS NULL OR t.valid_until >= %s)
-             UNION SELECT p.code FROM enterprises_portraittag p WHERE p.id = ANY(e.derived_tags))
+# A firm's facts as columns, for any query that joins ``enterprises_enterprise e`` and
+# ``policies_region r`` (left join on e.region_id); ``%s`` is the day certificates must be valid on.
+# Tags held and tags derived may overlap; the frozenset in Facts absorbs the repeat.
+FACTS_ATTRIBUTES = """r.code, NULLIF(e.industry, ''), NULLIF(e.size_class, ''), e.founded_on, e.registered_capital,
+       e.employees, e.annual_revenue"""
+FACTS_TAGS = """ARRAY(SELECT p.code FROM enterprises_portraittag p JOIN unnest(
+               ARRAY(SELECT t.tag_id FROM enterprises_enterprisetag t
+                     WHERE t.enterprise_id = e.id AND (t.valid_until IS NULL OR t.valid_until >= %s))
+               || e.derived_tags) held(id) ON held.id = p.id)"""
+FACTS_COLUMNS = f"{FACTS_ATTRIBUTES},\n       {FACTS_TAGS}"
+
+FACTS_SQL = f"""
+SELECT e.id, {FACTS_COLUMNS}
 FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id
 WHERE e.id = ANY(%s)
 """
+
+
+def facts_from_row(enterprise_id: int, columns) -> Facts:
+    """Facts from the ``FACTS_COLUMNS`` part of a row."""
+    region, industry, size_class, founded_on, capital, employees, revenue, tags = columns
+    return Facts(enterprise_id, frozenset(tags), region, industry, size_class, founded_on, capital, employees, revenue)
 
 
 def facts_for(enterprise_ids: list[int], on: datetime.date | None = None) -> dict[int, Facts]:
@@ -25,7 +38,4 @@ def facts_for(enterprise_ids: list[int], on: datetime.date | None = None) -> dic
     on = on or timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute(FACTS_SQL, [on, list(enterprise_ids)])
-        return {
-            row[0]: Facts(row[0], frozenset(row[8]), row[1], row[2], row[3], row[4], row[5], row[6], row[7])
-            for row in cursor.fetchall()
-        }
+        return {row[0]: facts_from_row(row[0], row[1:]) for row in cursor.fetchall()}

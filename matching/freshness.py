@@ -56,7 +56,12 @@ def announce_on_commit(ids: Iterable[int] | None) -> None:
 
 
 def current_generation(channel: str = REGISTER) -> int:
-    return int(_client().get(_keys(channel)[0]) or 0)
+    return int(_client().get(generation_key(channel)) or 0)
+
+
+def generation_key(channel: str = REGISTER) -> str:
+    """The Redis key of a channel's generation, for callers reading it inside their own pipeline."""
+    return _keys(channel)[0]
 
 
 def announce_policies_on_commit() -> None:

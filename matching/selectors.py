@@ -22,7 +22,7 @@ from enterprises.models import PortraitTag
 from matching import freshness
 from matching.facts import facts_for
 from matching.index import get_index
-from matching.rules import LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
+from matching.rules import Facts, LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
 from policies.models import Policy, PolicyLabel
 
 # --- audiences -----------------------------------------------------------------------------------------------
@@ -194,13 +194,13 @@ def explain_match(*, enterprise_id: int, policy: Policy, on: datetime.date | Non
     return Explanation(result, state, explain(rule, facts, on, _vocabulary()))
 
 
-def explain_policies(*, enterprise_id: int, policies: list[Policy], on: datetime.date | None = None) -> dict:
-    """Why the firm meets (or not) each policy's conditions, from one read of its facts: policy id → leaves."""
+def explain_policies(
+    *, facts: Facts, policies: list[Policy], on: datetime.date | None = None, generation: int | None = None
+) -> dict[int, list[LeafResult]]:
+    """Why the firm meets (or not) each policy's conditions: policy id → leaves. ``generation``: the policies'
+    generation when the caller has just read it (a link page reads it once per request)."""
     on = on or timezone.localdate()
-    facts = facts_for([enterprise_id], on).get(enterprise_id)
-    if facts is None:
-        return {}
-    vocab = _vocabulary()
+    vocab = _vocabulary(generation)
     return {p.pk: explain(p.audience_rule or {"all": []}, facts, on, vocab) for p in policies}
 
 
@@ -243,10 +243,11 @@ def reset_caches() -> None:
         _vocab_cache = None
 
 
-def _vocabulary() -> Vocabulary:
+def _vocabulary(generation: int | None = None) -> Vocabulary:
     """Tag and region names, reloaded when policies (and so their vocabulary) change."""
     global _vocab_cache
-    generation = freshness.current_generation(freshness.POLICIES)
+    if generation is None:
+        generation = freshness.current_generation(freshness.POLICIES)
     if _vocab_cache is None or _vocab_cache[0] != generation:
         _vocab_cache = (generation, Vocabulary.load())
     return _vocab_cache[1]

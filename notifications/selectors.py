@@ -26,11 +26,6 @@ def message_text(*, message: Message) -> str:
     return render(message.campaign.template.body, values)
 
 
-def message_by_token(*, token: str) -> Message | None:
-    """The message behind a link, with what its page needs; None for an unknown token."""
-    return Message.objects.select_related("campaign", "enterprise").filter(token=token).first()
-
-
 PROGRESS_SECONDS = 2  # how stale a progress bar may be; counting a city push reads a million rows
 
 

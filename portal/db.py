@@ -1,8 +1,10 @@
-"""Set-based database helpers for bulk work (PostgreSQL ``COPY``)."""
+"""Database helpers: set-based bulk work (PostgreSQL ``COPY``) and prepared statements for hot reads."""
 
 from __future__ import annotations
 
 import io
+import re
+import weakref
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
@@ -78,3 +80,24 @@ def foreign_keys_validated_once(*tables: str):
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID')
             cursor.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"')
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# Statement names prepared on each open PostgreSQL connection (a new connection starts with none).
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def execute_prepared(cursor, name: str, sql: str, params: Sequence) -> None:
+    """Run ``sql`` (``%s`` placeholders) as a server-side prepared statement, prepared once per connection.
+
+    For a read that runs on every page view, PostgreSQL's planning can cost more than running it: a query
+    joining six tables plans in ~2 ms and runs in ~0.3 ms. A prepared statement is planned once per
+    connection. (Behind a transaction-pooling PgBouncer older than 1.21, set ``CONN_MAX_AGE=0``.)
+    """
+    raw = cursor.connection
+    names = _prepared.setdefault(raw, set())
+    if name not in names:
+        count = iter(range(1, 1000))
+        numbered = re.sub(r"%s", lambda _: f"${next(count)}", sql)
+        cursor.execute(f"PREPARE {name} AS {numbered}")
+        names.add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)

@@ -8,15 +8,19 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Value
 from django.utils import timezone
 
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching import freshness
 from matching import selectors as matching
-from notifications.models import Message
+from matching.facts import FACTS_ATTRIBUTES, FACTS_TAGS, facts_from_row
+from matching.rules import Facts
+from notifications.models import Campaign, Message
 from policies import selectors as policy_selectors
 from policies.models import Policy, PolicyLabel
+from portal.db import execute_prepared
 from portal.models import LabelSubscription, PolicyRating, PolicyReaction, TagCorrection
 
 
@@ -33,10 +37,12 @@ class PolicyCard:
 _published: dict = {"generation": None, "by_id": {}}
 
 
-def published_policies(ids: list[int]) -> list[Policy]:
+def published_policies(ids: list[int], generation: int | None = None) -> list[Policy]:
     """Published policies with what their cards show, from a per-process cache that any policy change
-    empties (the policies' generation): after a push a million link pages name the same few policies."""
-    generation = freshness.current_generation(freshness.POLICIES)
+    empties (the policies' generation, read here unless the caller just did): after a push a million
+    link pages name the same few policies."""
+    if generation is None:
+        generation = freshness.current_generation(freshness.POLICIES)
     if _published["generation"] != generation:
         _published.update(generation=generation, by_id={})
     by_id = _published["by_id"]
@@ -77,11 +83,66 @@ def _cards(enterprise_id: int, policies: list[Policy], reasons: dict[int, list])
     return [PolicyCard(p, reasons.get(p.pk, []), reactions.get(p.pk, ""), ratings.get(p.pk, [])) for p in policies]
 
 
-def link_bundle(*, message: Message) -> list[PolicyCard]:
-    """The policies of one SMS, in the order the SMS named them, each with why this firm qualifies."""
-    policies = published_policies(message.policy_ids)  # withdrawn ones drop out
-    reasons = matching.explain_policies(enterprise_id=message.enterprise_id, policies=policies)
-    return _cards(message.enterprise_id, policies, reasons)
+@dataclass(frozen=True)
+class LinkVisit:
+    """What the page behind one SMS link needs, read in one query: the message, its firm, the firm's facts."""
+
+    message_id: int
+    enterprise_id: int
+    policy_ids: list[int]
+    revoked: bool
+    expires_at: datetime.datetime | None
+    name: str
+    short_name: str
+    sms_opt_out: bool
+    has_feedback: bool  # the firm has reacted to or rated one of these policies
+    facts: Facts
+
+    def usable(self, now: datetime.datetime | None = None) -> bool:
+        """The link works until it is revoked or the campaign's links expire."""
+        return not self.revoked and (self.expires_at is None or (now or timezone.now()) < self.expires_at)
+
+
+LINK_VISIT_SQL = f"""
+SELECT m.id, m.enterprise_id, m.policy_ids, m.revoked_at IS NOT NULL, c.links_expire_at,
+       e.name, e.short_name, e.sms_opt_out,
+       EXISTS (SELECT 1 FROM {PolicyReaction._meta.db_table} x
+               WHERE x.enterprise_id = m.enterprise_id AND x.policy_id = ANY(m.policy_ids))
+       OR EXISTS (SELECT 1 FROM {PolicyRating._meta.db_table} x
+                  WHERE x.enterprise_id = m.enterprise_id AND x.policy_id = ANY(m.policy_ids)),
+       {FACTS_ATTRIBUTES},
+       -- the tags are read only when one of the policies asks about tags
+       CASE WHEN EXISTS (SELECT 1 FROM {Policy._meta.db_table} p WHERE p.id = ANY(m.policy_ids)
+                         AND jsonb_path_exists(p.audience_rule, 'lax $.**.tag'))
+            THEN {FACTS_TAGS} ELSE '{{}}' END
+FROM {Message._meta.db_table} m
+JOIN {Campaign._meta.db_table} c ON c.id = m.campaign_id
+JOIN enterprises_enterprise e ON e.id = m.enterprise_id
+LEFT JOIN policies_region r ON r.id = e.region_id
+WHERE m.token = %s
+"""
+
+
+def link_visit(*, token: str, on: datetime.date | None = None) -> LinkVisit | None:
+    """The message behind a link with its firm and the firm's facts (certificates valid ``on``; tags only
+    when one of its policies asks about them); None for an unknown token. One prepared query: after a push
+    this runs for every opening."""
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "portal_link_visit", LINK_VISIT_SQL, [on or timezone.localdate(), token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LinkVisit(*row[:9], facts=facts_from_row(row[1], row[9:]))
+
+
+def link_bundle(*, visit: LinkVisit, generation: int | None = None, with_feedback: bool = True) -> list[PolicyCard]:
+    """The policies of one SMS, in the order the SMS named them, each with why this firm qualifies (and,
+    ``with_feedback``, what the firm said about it)."""
+    policies = published_policies(visit.policy_ids, generation)  # withdrawn ones drop out
+    reasons = matching.explain_policies(facts=visit.facts, policies=policies, generation=generation)
+    if not with_feedback:
+        return [PolicyCard(p, reasons.get(p.pk, [])) for p in policies]
+    return _cards(visit.enterprise_id, policies, reasons)
 
 
 @dataclass

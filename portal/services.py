@@ -5,15 +5,17 @@ Each is one atomic function; views stay thin and call these.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import hashlib
 import hmac
 import logging
 import secrets
+import threading
 import time
+from collections import Counter
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -121,23 +123,11 @@ def login_code_check(*, uscc: str, code: str, ip: str | None) -> Enterprise:
     raise wrong
 
 
-def link_page_key(token: str) -> str:
-    """Where a rendered link page is cached; a change to any policy moves every key (the generation)."""
-    generation = freshness.current_generation(freshness.POLICIES)
-    return f"link:page:{connection.settings_dict['NAME']}:{generation}:{token}"
-
-
-def forget_link_pages(tokens) -> None:
-    """Drop cached link pages after something on them changed (a reaction, a rating, a revocation)."""
-    cache.delete_many([link_page_key(t) for t in tokens if t])
-
-
 def package_link_revoke(*, message: Message, user) -> None:
     """Stop a firm's link at once (say, an SMS sent to a number the firm no longer owns)."""
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有撤销政策包链接的权限。")
     Message.objects.filter(pk=message.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    forget_link_pages([message.token])
 
 
 def _opens_keys() -> tuple[str, str]:
@@ -145,20 +135,67 @@ def _opens_keys() -> tuple[str, str]:
     return f"link:opens:{db}", f"link:first-open:{db}"
 
 
-def package_link_opened(*, message_id: int) -> None:
-    """Count an opening of a firm's link in Redis (a burst after a push writes nothing to PostgreSQL);
-    ``link_opens_flush`` moves the counts to the messages. Without Redis, count in PostgreSQL directly."""
-    counts, firsts = _opens_keys()
+SYNC_SECONDS = 1.0  # how long openings wait in a process before going to Redis
+_local = {"counts": Counter(), "firsts": {}, "generation": None, "synced": 0.0}
+_local_lock = threading.Lock()
+
+
+def package_link_opened(*, message_id: int) -> int | None:
+    """Count an opening of a firm's link; returns the policies' generation, for the page to use.
+
+    A burst after a push writes nothing to PostgreSQL: openings gather in this process and go to Redis at
+    most once a second, in one round trip that also reads the generation (so a policy change reaches link
+    pages within a second); ``link_opens_flush`` moves them to the messages. Without Redis they are
+    counted in PostgreSQL directly and None is returned.
+    """
+    now = time.time()
+    with _local_lock:
+        _local["counts"][message_id] += 1
+        _local["firsts"].setdefault(message_id, int(now))
+        if _local["generation"] is not None and now - _local["synced"] < SYNC_SECONDS:
+            return _local["generation"]
+    return _sync_opens()
+
+
+def _sync_opens() -> int | None:
+    """Hand this process's openings to Redis and read the policies' generation, in one round trip."""
+    with _local_lock:
+        counts, firsts = _local["counts"], _local["firsts"]
+        _local.update(counts=Counter(), firsts={}, synced=time.time())
+    counts_key, firsts_key = _opens_keys()
     try:
-        freshness._client().pipeline(transaction=False).hincrby(counts, message_id, 1).hsetnx(
-            firsts, message_id, int(time.time())
-        ).execute()
+        pipe = freshness._client().pipeline(transaction=False)
+        for message_id, n in counts.items():
+            pipe.hincrby(counts_key, message_id, n)
+        for message_id, first in firsts.items():
+            pipe.hsetnx(firsts_key, message_id, first)
+        generation = int(pipe.get(freshness.generation_key(freshness.POLICIES)).execute()[-1] or 0)
     except RedisError:
-        _add_opens([message_id], [1], [int(time.time())])
+        if counts:
+            ids = list(counts)
+            _add_opens(ids, [counts[i] for i in ids], [firsts[i] for i in ids])
+        generation = None
+    with _local_lock:
+        _local["generation"] = generation
+    return generation
+
+
+def reset_local_opens() -> None:
+    """Drop openings not yet handed to Redis (tests, which start each from a clean slate)."""
+    with _local_lock:
+        _local.update(counts=Counter(), firsts={}, generation=None, synced=0.0)
+
+
+@atexit.register
+def _hand_over_on_exit() -> None:
+    """A worker that stops hands over what it counted."""
+    if _local["counts"]:
+        _sync_opens()
 
 
 def link_opens_flush() -> int:
     """Move buffered link openings to their messages, set-based; returns how many messages were updated."""
+    _sync_opens()  # this process's own first
     counts, firsts = _opens_keys()
     client = freshness._client()
     taking = f"{counts}:flushing:{secrets.token_hex(4)}"

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from notifications.services import FIXED_LINK_PATH
-from portal.views import firm, public
+from portal.views import firm, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
 admin.site.site_title = "惠企直达"
@@ -16,9 +16,9 @@ portal_patterns = [
     path("", public.home, name="home"),
     path("policies/", public.policy_browse, name="policy-browse"),
     path("policies/<int:pk>/", public.policy_detail, name="policy-detail"),
-    re_path(rf"^b/{TOKEN}$", firm.package_link, name="link"),
-    re_path(rf"^b/{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", firm.link_policy_action, name="link-action"),
-    re_path(rf"^b/{TOKEN}/unsubscribe$", firm.link_unsubscribe, name="link-unsubscribe"),
+    re_path(rf"^b/{TOKEN}$", link.package_link, name="link"),
+    re_path(rf"^b/{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", link.link_policy_action, name="link-action"),
+    re_path(rf"^b/{TOKEN}/unsubscribe$", link.link_unsubscribe, name="link-unsubscribe"),
     path(FIXED_LINK_PATH.lstrip("/"), firm.fixed_link, name="fixed-link"),
     path("login/", firm.login, name="login"),
     path("logout/", firm.logout, name="logout"),

@@ -36,15 +36,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def fresh_redis_state():
     """Sign-in limits and buffered link openings live in Redis across runs; start each test without this
-    database's (keys carry the database name, so a demo on the same Redis keeps its own)."""
-    from django.core.cache import cache
-
+    database's (keys carry the database name, so a demo on the same Redis keeps its own), and without the
+    link page shapes an earlier test's policies left in this process."""
     from matching import freshness
+    from portal.services import reset_local_opens
+    from portal.views.link import reset_shapes
+
+    reset_shapes()
+    reset_local_opens()
 
     db = connection.settings_dict["NAME"]
     client = freshness._client()
-    patterns = (f"LIMITS:LIMITER/login/{db}/*", f"link:opens:{db}*", f"link:first-open:{db}",
-                cache.make_key(f"link:page:{db}:*"))  # fmt: skip
+    patterns = (f"LIMITS:LIMITER/login/{db}/*", f"link:opens:{db}*", f"link:first-open:{db}")
     for pattern in patterns:
         for key in client.scan_iter(pattern):
             client.delete(key)

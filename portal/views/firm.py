@@ -1,29 +1,20 @@
-"""A firm's own pages: the SMS link page (the link is the key, no sign-in) and, after signing in with
-the USCC and an SMS code, its policy package, subscriptions and corrections. Every write is a POST with
-CSRF protection, and every read and write is limited to the firm the link or the session belongs to."""
+"""A firm's own pages after signing in with the USCC and an SMS code: its policy package, subscriptions
+and corrections (the SMS link page is in ``link``). Every write is a POST with CSRF protection, and every
+read and write is limited to the firm the session belongs to."""
 
 from __future__ import annotations
 
-import re
-import time
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from enterprises.models import Enterprise
-from enterprises.services import enterprise_sms_opt_out
-from notifications import selectors as push_selectors
-from notifications.models import Message
 from policies.models import Policy
 from portal import selectors, services
 from portal.models import PolicyReaction
@@ -31,78 +22,7 @@ from portal.models import PolicyReaction
 SESSION_KEY = "firm_id"
 
 
-# --- the link in the SMS -----------------------------------------------------------------------------------
-
-
-def _usable_message(token: str):
-    message = push_selectors.message_by_token(token=token)
-    return message if message is not None and message.link_usable() else None
-
-
-PAGE_SECONDS = 300  # a policy change shows at once (the key carries the policies' generation)
-CSRF_MARK = "__csrf_token__"
-# Each {% csrf_token %} is a fresh mask of the visitor's secret, so every field is swapped, not one value.
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
-
-
-@never_cache
-def package_link(request, token: str):
-    """The page behind the SMS link. After a push it is opened in bursts, so a rendered page is kept for a
-    few minutes (with this request's CSRF token put back in) and openings are counted in Redis."""
-    cacheable = settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
-    key = services.link_page_key(token)
-    cached = cache.get(key) if cacheable else None
-    if cached and (cached["expires"] is None or time.time() < cached["expires"]):
-        services.package_link_opened(message_id=cached["message"])
-        return HttpResponse(cached["html"].replace(CSRF_MARK, get_token(request)))
-    message = push_selectors.message_by_token(token=token)
-    if message is None or not message.link_usable():
-        status = 404 if message is None else 410
-        return render(request, "portal/link_expired.html", {"revoked": message is not None}, status=status)
-    services.package_link_opened(message_id=message.pk)
-    response = render(
-        request,
-        "portal/link.html",
-        {
-            "message": message,
-            "firm": message.enterprise,
-            "cards": selectors.link_bundle(message=message),
-            "action_base": reverse("portal:link", args=[token]),
-            "reaction_kinds": PolicyReaction.Kind.choices,
-        },
-    )
-    if cacheable:
-        expires = message.campaign.links_expire_at
-        cache.set(key, {
-            "message": message.pk, "expires": expires.timestamp() if expires else None,
-            "html": CSRF_FIELD.sub(f'name="csrfmiddlewaretoken" value="{CSRF_MARK}"', response.content.decode()),
-        }, PAGE_SECONDS)  # fmt: skip
-    return response
-
-
-@require_POST
-def link_policy_action(request, token: str, pk: str, action: str):
-    pk = int(pk)  # a regex route passes text
-    message = _usable_message(token)
-    if message is None or pk not in message.policy_ids:
-        raise Http404("链接已失效，或该政策不在此次推送中")
-    _policy_action(request, message.enterprise_id, pk, action)
-    services.forget_link_pages([token])
-    return redirect(f"{reverse('portal:link', args=[token])}#p{pk}")
-
-
-@require_POST
-def link_unsubscribe(request, token: str):
-    message = _usable_message(token)
-    if message is None:
-        raise Http404("链接已失效")
-    enterprise_sms_opt_out(enterprise_id=message.enterprise_id)
-    services.forget_link_pages([token])
-    messages.success(request, "已退订：今后不再向贵企业发送政策推送短信。登录后仍可随时查看政策包。")
-    return redirect("portal:link", token=token)
-
-
-def _policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
+def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
     """感兴趣 / 已申报 / 不相关, or a 好差评 rating with an optional comment."""
     try:
         if action == "react":
@@ -202,8 +122,7 @@ def my_policy_action(request, firm: Enterprise, pk: str, action: str):
     pk = int(pk)
     if not Policy.objects.filter(pk=pk, status=Policy.Status.PUBLISHED).exists():
         raise Http404("政策不存在或尚未发布")
-    _policy_action(request, firm.pk, pk, action)
-    services.forget_link_pages(Message.objects.filter(enterprise=firm).values_list("token", flat=True))
+    policy_action(request, firm.pk, pk, action)
     return redirect(f"{reverse('portal:my')}#p{pk}")
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
-from portal.db import copy_rows, foreign_keys_validated_once
+from portal.db import copy_rows, execute_prepared, foreign_keys_validated_once
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +37,18 @@ def test_copy_rows_escapes_tabs_newlines_and_nulls():
     link = EnterpriseTag.objects.get()
     assert link.certificate_no == text and link.valid_until is None
     assert Enterprise.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_read_answers_on_a_reused_and_on_a_new_connection():
+    firms = {EnterpriseFactory(name=name).pk: name for name in ("无锡甲公司", "无锡乙公司")}
+    sql = "SELECT name FROM enterprises_enterprise WHERE id = %s AND name LIKE %s"
+
+    def name_of(pk):
+        with connection.cursor() as cursor:
+            execute_prepared(cursor, "test_name_of", sql, [pk, "无锡%"])
+            return cursor.fetchone()[0]
+
+    assert {pk: name_of(pk) for pk in firms} == firms  # prepared once, then reused
+    connection.close()  # a new connection has no prepared statements of its own
+    assert {pk: name_of(pk) for pk in firms} == firms

@@ -1,0 +1,151 @@
+"""The page behind the SMS link (no sign-in: the unguessable link is the key) and what a firm can do there.
+
+After a push a million firms open their links within hours, and their pages differ only in a few places:
+the firm's name, its own values in the checklist, the link and the CSRF token. So a page is rendered once
+per *shape* (the policies and their generation, the day, which conditions were met, whether the firm
+unsubscribed) with markers in those places, kept in this process, and each opening fills the markers in
+with that firm's values: one query, one Redis round trip, no template rendering. A firm that has reacted
+to or rated a policy, or has a message to see, gets its page rendered in full.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from enterprises.services import enterprise_sms_opt_out
+from portal import selectors, services
+from portal.models import PolicyReaction
+from portal.views.firm import policy_action
+
+TEMPLATE = "portal/link.html"
+# A marker survives HTML escaping untouched: private-use characters around a slot name.
+MARK = "\ue000{}\ue001"
+MARKS = re.compile("\ue000(\\w+)\ue001")
+SHAPES_KEPT = 256
+
+_shapes: OrderedDict[tuple, list[str]] = OrderedDict()
+_shapes_lock = threading.Lock()
+
+
+def _context(*, firm, cards: list[selectors.PolicyCard], token: str) -> dict:
+    return {
+        "firm": firm,
+        "cards": cards,
+        "action_base": reverse("portal:link", args=[token]),
+        "reaction_kinds": PolicyReaction.Kind.choices,
+    }
+
+
+def _shape(key: tuple, cards: list[selectors.PolicyCard]) -> list[str]:
+    """The page of this shape as alternating text and slot names: ``name``, ``title``, ``token``, ``csrf``
+    and ``0``, ``1``, … for the firm's values in the checklist, in order."""
+    with _shapes_lock:
+        parts = _shapes.get(key)
+        if parts is not None:
+            _shapes.move_to_end(key)
+            return parts
+    slots = iter(range(10_000))
+    marked = [
+        replace(card, reasons=[replace(r, actual=MARK.format(next(slots)) if r.actual else "") for r in card.reasons])
+        for card in cards
+    ]
+    dummy = "0" * 16  # a well-formed token for reverse(), swapped for the marker after
+    context = _context(
+        firm=SimpleNamespace(name=MARK.format("name"), short_name=MARK.format("title"), sms_opt_out=key[2]),
+        cards=marked,
+        token=dummy,
+    )
+    context["action_base"] = context["action_base"].replace(dummy, MARK.format("token"))
+    context["csrf_token"] = MARK.format("csrf")
+    parts = MARKS.split(render_to_string(TEMPLATE, context))
+    with _shapes_lock:
+        _shapes[key] = parts
+        while len(_shapes) > SHAPES_KEPT:
+            _shapes.popitem(last=False)
+    return parts
+
+
+def _fill(parts: list[str], values: dict[str, str]) -> str:
+    page = parts.copy()
+    for i in range(1, len(page), 2):
+        page[i] = values[page[i]]
+    return "".join(page)
+
+
+def reset_shapes() -> None:
+    """Forget this process's page shapes (tests, whose policy edits never commit and so never announce)."""
+    with _shapes_lock:
+        _shapes.clear()
+
+
+@never_cache
+def package_link(request, token: str):
+    """The firm's policies from this SMS, why it qualifies, and how to apply; a friendly page when the
+    link is unknown (404), revoked or expired (410)."""
+    visit = selectors.link_visit(token=token)
+    if visit is None or not visit.usable():
+        status = 404 if visit is None else 410
+        return render(request, "portal/link_expired.html", {"revoked": visit is not None}, status=status)
+    generation = services.package_link_opened(message_id=visit.message_id)
+    personal = (
+        visit.has_feedback
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or "messages" in request.COOKIES
+        or generation is None
+    )
+    if personal:
+        cards = selectors.link_bundle(visit=visit, generation=generation)
+        return render(request, TEMPLATE, _context(firm=visit, cards=cards, token=token))
+    cards = selectors.link_bundle(visit=visit, generation=generation, with_feedback=False)
+    today = timezone.localdate()
+    key = (
+        generation,
+        today,
+        visit.sms_opt_out,
+        tuple((c.policy.pk, tuple((r.state, bool(r.actual)) for r in c.reasons)) for c in cards),
+    )
+    values = {
+        "name": escape(visit.name),
+        "title": escape(visit.short_name or visit.name),
+        "token": token,  # the URL pattern admits only [A-Za-z0-9_-]
+        "csrf": get_token(request),
+    }
+    actuals = (r.actual for c in cards for r in c.reasons if r.actual)
+    values.update((str(i), escape(actual)) for i, actual in enumerate(actuals))
+    return HttpResponse(_fill(_shape(key, cards), values))
+
+
+@require_POST
+def link_policy_action(request, token: str, pk: str, action: str):
+    pk = int(pk)  # a regex route passes text
+    visit = selectors.link_visit(token=token)
+    if visit is None or not visit.usable() or pk not in visit.policy_ids:
+        raise Http404("链接已失效，或该政策不在此次推送中")
+    policy_action(request, visit.enterprise_id, pk, action)
+    return redirect(f"{reverse('portal:link', args=[token])}#p{pk}")
+
+
+@require_POST
+def link_unsubscribe(request, token: str):
+    visit = selectors.link_visit(token=token)
+    if visit is None or not visit.usable():
+        raise Http404("链接已失效")
+    enterprise_sms_opt_out(enterprise_id=visit.enterprise_id)
+    messages.success(request, "已退订：今后不再向贵企业发送政策推送短信。登录后仍可随时查看政策包。")
+    return redirect("portal:link", token=token)
