@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 
 from bench.table import print_table
@@ -27,6 +28,12 @@ def run() -> None:
     started = time.monotonic()
     generate_enterprises(count=FIRMS)
     print(f"[push] seeded {FIRMS:,} firms in {time.monotonic() - started:.0f} s (not timed below)")
+    with connection.cursor() as cursor:
+        # A city's register is loaded long before a push: autovacuum has been through it and a checkpoint
+        # has written it, so neither runs inside the timed push.
+        for table in ("enterprises_enterprise", "enterprises_enterprisetag"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+        cursor.execute("CHECKPOINT")
     policy = Policy.objects.create(title="无锡市普惠性惠企政策（基准）", short_title="普惠补助", level="city",
                                    summary="所有企业均可申报。", status=Policy.Status.PUBLISHED,
                                    published_at=timezone.now(), audience_rule={"all": []})  # fmt: skip
@@ -44,10 +51,12 @@ def run() -> None:
         wait_until(lambda: app.control.ping(timeout=1.0), 300, "worker ready", every=0.5)
         launched = time.time()
         campaign_launch(campaign=campaign, user=operator)
-        wait_until(lambda: "commit" in Campaign.objects.get(pk=campaign.pk).plan_report.get("seconds", {}), 600,
-                   "planning", every=0.2)  # fmt: skip
+        wait_until(lambda: "messages" in Campaign.objects.get(pk=campaign.pk).plan_report, 600, "planning",
+                   every=0.2)  # fmt: skip
         campaign.refresh_from_db()
-        planned = campaign.planned_at.timestamp() + campaign.plan_report["seconds"]["commit"]
+        seconds = campaign.plan_report["seconds"]
+        plan_started = campaign.planned_at.timestamp() - seconds["total"]
+        sending_from = plan_started + seconds["first_slice"]  # the first slice committed: sending may begin
         expected = campaign.plan_report["messages"]
         wait_until(lambda: platform.stats()["accepted"] >= expected, 1800, "every SMS accepted", every=0.5)
         stats = platform.stats()
@@ -57,19 +66,19 @@ def run() -> None:
         platform.stop()
     report = campaign.plan_report
     sent = Message.objects.filter(campaign=campaign, status="sent").count()
-    seconds = report["seconds"]
     total = last - launched
-    rate = stats["accepted"] / (last - planned)
+    rate = stats["accepted"] / (last - sending_from)
     excluded = ", ".join(f"{k} {v:,}" for k, v in report["excluded"].items())
     print_table(
         [
             ("stage", "seconds", "detail"),
-            ("queue to a planning worker", f"{planned - launched - sum(seconds.values()):.1f}", "launch click → task"),
+            ("queue to a planning worker", f"{plan_started - launched:.1f}", "launch click → task"),
             ("audience (bitmap index)", f"{seconds['audience']:.1f}", f"{report['pairs']:,} (firm, policy) pairs"),
             ("exclusions", f"{seconds['exclusions']:.1f}", excluded),
-            ("planning (messages with links, ledger)", f"{seconds['write']:.1f}", f"{expected:,} messages"),
-            ("commit", f"{seconds['commit']:.1f}", "the planning transaction"),
-            ("dispatch", f"{last - planned:.1f}", f"{stats['accepted']:,} accepted, {rate:,.0f}/s"),
+            ("first slice committed", f"{seconds['first_slice']:.1f}", "from the task's start: sending begins"),
+            ("planning, all slices", f"{seconds['write']:.1f}", f"{expected:,} messages, overlapping dispatch"),
+            ("dispatch", f"{last - sending_from:.1f}",
+             f"first slice → last accepted: {stats['accepted']:,}, {rate:,.0f}/s"),
             ("total: launch → last accepted", f"{total:.1f}", "target ≤ 60 s"),
         ]
     )  # fmt: skip

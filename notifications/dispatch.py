@@ -64,16 +64,19 @@ def call_block(call_id: str) -> int:
 MAX_BATCH = 1000  # no gateway takes more numbers a call, so a call's messages lie within this many ids
 
 
-def campaign_chunks(*, campaign_id: int, size: int | None = None) -> list[tuple[int, int]]:
-    """Id ranges of the campaign's unsent messages, ``size`` messages each."""
+def campaign_chunks(
+    *, campaign_id: int, size: int | None = None, id_range: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """Id ranges of the campaign's unsent messages (within ``id_range`` when given), ``size`` messages each."""
     size = size or chunk_size()
+    first, last = id_range or (0, 2**63 - 1)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
                   SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk
-                  FROM {TABLE} WHERE campaign_id = %s AND status = 'created') numbered
+                  FROM {TABLE} WHERE campaign_id = %s AND status = 'created' AND id BETWEEN %s AND %s) numbered
                 GROUP BY chunk ORDER BY 1""",
-            [size, campaign_id],
+            [size, campaign_id, first, last],
         )
         return cursor.fetchall()
 

@@ -2,8 +2,9 @@
 
 The audience of each chosen policy comes from the matching index as a bitmap and is streamed into a
 temporary table of (firm, policy) pairs; exclusions (opted out, no valid mobile, already told about
-that policy, today's cap reached), bundling, rendering, links and the ledger are then each one SQL
-statement, whatever the number of firms.
+that policy, today's cap reached) and bundling are then each one SQL statement, whatever the number of
+firms. Messages (rendered, with links) and the ledger are written in committed slices, so sending
+begins while the rest of a city is still being planned.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -130,14 +132,17 @@ def _filter_pairs(campaign: Campaign, today_start: datetime.datetime) -> dict[st
         cursor.execute("DELETE FROM push_pairs p USING push_out o WHERE o.enterprise_id = p.enterprise_id")
         if not campaign.force_reminder:
             # Pairs already told; a firm is excluded for this reason only when nothing new is left for it.
+            # This campaign's own rows are an earlier, interrupted run of this plan, not an earlier push.
             cursor.execute(
                 "CREATE TEMP TABLE push_told ON COMMIT DROP AS SELECT DISTINCT p.enterprise_id FROM push_pairs p "
                 "JOIN notifications_notificationledger l ON l.enterprise_id = p.enterprise_id "
-                "AND l.policy_id = p.policy_id"
+                "AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
+                [campaign.pk],
             )
             cursor.execute(
                 "DELETE FROM push_pairs p USING notifications_notificationledger l "
-                "WHERE l.enterprise_id = p.enterprise_id AND l.policy_id = p.policy_id"
+                "WHERE l.enterprise_id = p.enterprise_id AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
+                [campaign.pk],
             )
             cursor.execute(
                 "SELECT count(*) FROM push_told t WHERE NOT EXISTS "
@@ -264,24 +269,67 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
     return preview
 
 
-@transaction.atomic
-def campaign_plan(*, campaign: Campaign) -> int:
-    """Write one message (and one link) per recipient and the ledger, set-based; returns messages written.
+PLAN_SLICE = 100_000  # firms per planning transaction; sending starts once the first has committed
 
-    Safe to run twice: unique (campaign, firm) absorbs repeats.
+
+def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | None = None) -> int:
+    """Write one message (with its link) per recipient and the ledger, set-based; returns messages written.
+
+    Audience, exclusions and bundles are worked out in one transaction; messages and ledger are then
+    written in committed slices of PLAN_SLICE firms, and ``on_slice(first_id, last_id)`` runs after each
+    commit (the planning task queues that slice's sending), so a city push starts sending seconds after
+    the launch rather than after the whole plan. Cancelling stops it between slices.
+
+    Safe to run again after a crash: unique (campaign, firm) and the ledger's key absorb what an earlier
+    run wrote, and this campaign's own ledger rows do not count as "already notified".
     """
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    check = campaign_template_check(campaign=campaign)
-    if not check.ok:
-        raise ValidationError(check.problems)
-    policies = campaign_policies(campaign=campaign)
+    started = time.perf_counter()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        check = campaign_template_check(campaign=campaign)
+        if not check.ok:
+            raise ValidationError(check.problems)
+        policies = campaign_policies(campaign=campaign)
+        clock = time.perf_counter()
+        pairs = _load_pairs(policies, timezone.localdate())
+        seconds = {"audience": time.perf_counter() - clock}
+        clock = time.perf_counter()
+        excluded = _filter_pairs(campaign, _today_start())
+        seconds["exclusions"] = time.perf_counter() - clock
+        with connection.cursor() as cursor:
+            cursor.execute(_bundle_sql())
+            cursor.execute(
+                "SELECT min(enterprise_id), max(enterprise_id) FROM (SELECT enterprise_id, "
+                "(row_number() OVER (ORDER BY enterprise_id) - 1) / %s AS slice FROM push_bundles) s "
+                "GROUP BY slice ORDER BY 1",
+                [PLAN_SLICE],
+            )
+            slices = cursor.fetchall()
+        if campaign.links_expire_at is None:  # links work from the first slice on
+            campaign.links_expire_at = timezone.now() + datetime.timedelta(days=LINK_DAYS)
+            campaign.save(update_fields=["links_expire_at"])
     clock = time.perf_counter()
-    pairs = _load_pairs(policies, timezone.localdate())
-    seconds = {"audience": time.perf_counter() - clock}
-    clock = time.perf_counter()
-    excluded = _filter_pairs(campaign, _today_start())
-    seconds["exclusions"] = time.perf_counter() - clock
-    clock = time.perf_counter()
+    written = 0
+    for first_firm, last_firm in slices:
+        with transaction.atomic():
+            if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.CANCELLED).exists():
+                break
+            count, first_id, last_id = _write_slice(campaign, first_firm, last_firm)
+        written += count
+        seconds.setdefault("first_slice", time.perf_counter() - started)
+        if on_slice and count:
+            transaction.on_commit(lambda first=first_id, last=last_id: on_slice(first, last))
+    seconds["write"] = time.perf_counter() - clock
+    seconds["total"] = time.perf_counter() - started
+    report = {"pairs": pairs, "excluded": excluded, "messages": written, "policies": len(policies),
+              "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
+    Campaign.objects.filter(pk=campaign.pk).update(planned_at=timezone.now(), plan_report=report)
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
+    return written
+
+
+def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[int, int | None, int | None]:
+    """The messages and ledger rows of the bundles of firms first_firm..last_firm: (count, first id, last id)."""
     length = f"(char_length(x.text) + {len(f'【{settings.SMS_SIGNATURE}】')})"  # the signature counts
     if campaign.link_mode == Campaign.LinkMode.PER_FIRM:
         # referring to b makes the subquery run per row; uncorrelated, it would run once for all rows
@@ -291,43 +339,30 @@ def campaign_plan(*, campaign: Campaign) -> int:
         token = "CROSS JOIN (SELECT NULL::text AS token) t"
     expr, params = _text_sql(campaign)
     with connection.cursor() as cursor:
-        cursor.execute(_bundle_sql())
         cursor.execute(
-            f"""INSERT INTO {Message._meta.db_table}
-                  (campaign_id, enterprise_id, mobile, policy_ids, token, length, segments, status, call_id,
-                   gateway_id, error, attempts, created_at, open_count)
-                SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, t.token, {length}, {segments_sql(length)},
-                       'created', '', '', '', 0, now(), 0
-                FROM push_bundles b
-                JOIN enterprises_enterprise e ON e.id = b.enterprise_id
-                {token}
-                CROSS JOIN LATERAL (SELECT {expr} AS text) x
-                ON CONFLICT (campaign_id, enterprise_id) DO NOTHING""",
-            [campaign.pk, *params],
+            f"""WITH written AS (
+                  INSERT INTO {Message._meta.db_table}
+                    (campaign_id, enterprise_id, mobile, policy_ids, token, length, segments, status, call_id,
+                     gateway_id, error, attempts, created_at, open_count)
+                  SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, t.token, {length},
+                         {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
+                  FROM push_bundles b
+                  JOIN enterprises_enterprise e ON e.id = b.enterprise_id
+                  {token}
+                  CROSS JOIN LATERAL (SELECT {expr} AS text) x
+                  WHERE b.enterprise_id BETWEEN %s AND %s
+                  ON CONFLICT (campaign_id, enterprise_id) DO NOTHING
+                  RETURNING id)
+                SELECT count(*), min(id), max(id) FROM written""",
+            [campaign.pk, *params, first_firm, last_firm],
         )
-        written = cursor.rowcount
+        written = cursor.fetchone()
         cursor.execute(
             f"""INSERT INTO {NotificationLedger._meta.db_table} (enterprise_id, policy_id, campaign_id, notified_at)
-                SELECT enterprise_id, policy_id, %s, now() FROM push_pairs
+                SELECT enterprise_id, policy_id, %s, now() FROM push_pairs WHERE enterprise_id BETWEEN %s AND %s
                 ON CONFLICT (enterprise_id, policy_id, campaign_id) DO NOTHING""",
-            [campaign.pk],
+            [campaign.pk, first_firm, last_firm],
         )
-    seconds["write"] = time.perf_counter() - clock
-    report = {"pairs": pairs, "excluded": excluded, "messages": written, "policies": len(policies),
-              "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
-    Campaign.objects.filter(pk=campaign.pk).update(
-        planned_at=timezone.now(),
-        plan_report=report,
-        links_expire_at=timezone.now() + datetime.timedelta(days=LINK_DAYS),
-    )
-    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
-    written_at = time.perf_counter()
-
-    def committed():  # COMMIT has its own cost at city scale: record it with the other stages
-        report["seconds"]["commit"] = round(time.perf_counter() - written_at, 2)
-        Campaign.objects.filter(pk=campaign.pk).update(plan_report=report)
-
-    transaction.on_commit(committed)
     return written
 
 

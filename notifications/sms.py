@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 
 SINGLE_LIMIT = 70
 SEGMENT_SIZE = 67
@@ -76,10 +77,12 @@ PLACEHOLDERS = {
 VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link", "code": "code"}
 
 
-def template_variables(body: str) -> list[str]:
-    """The template's variables as vendor names, in the order they appear (Tencent's TemplateParamSet)."""
+@lru_cache(maxsize=64)
+def template_variables(body: str) -> tuple[str, ...]:
+    """The template's variables as vendor names, in the order they appear (Tencent's TemplateParamSet).
+    Kept per body: sending asks once per message."""
     names = [name for _, name, _, _ in string.Formatter().parse(body) if name in VENDOR_NAMES]
-    return [VENDOR_NAMES[name] for name in dict.fromkeys(names)]
+    return tuple(VENDOR_NAMES[name] for name in dict.fromkeys(names))
 
 
 def render(body: str, values: dict[str, str]) -> str:

@@ -16,18 +16,25 @@ def plan_campaign(campaign_id: int) -> int:
     if campaign is None or campaign.status not in {Campaign.Status.PLANNING, Campaign.Status.SENDING}:
         return 0
     dispatch.mark_progress(campaign_id)
-    written = 0
-    if campaign.status == Campaign.Status.PLANNING:
-        written = services.campaign_plan(campaign=campaign)
-    queue_chunks(campaign_id)
+    if campaign.status == Campaign.Status.SENDING:  # planned already: a lost queue is being resumed
+        queue_chunks(campaign_id)
+        return 0
+
+    def slice_written(first_id: int, last_id: int) -> None:
+        queue_chunks(campaign_id, id_range=(first_id, last_id))
+
+    resumed = Message.objects.filter(campaign_id=campaign_id).exists()  # an earlier run stopped part-way
+    written = services.campaign_plan(campaign=campaign, on_slice=slice_written)
+    if resumed:
+        queue_chunks(campaign_id)  # what that run wrote but may not have queued
     return written
 
 
-def queue_chunks(campaign_id: int) -> int:
-    """One send task per chunk of unsent messages; none in quiet hours."""
+def queue_chunks(campaign_id: int, id_range: tuple[int, int] | None = None) -> int:
+    """One send task per chunk of unsent messages (within ``id_range`` when given); none in quiet hours."""
     if dispatch.quiet_until() is not None:
         return 0
-    chunks = dispatch.campaign_chunks(campaign_id=campaign_id)
+    chunks = dispatch.campaign_chunks(campaign_id=campaign_id, id_range=id_range)
     for first_id, last_id in chunks:
         send_chunk.delay(campaign_id, first_id, last_id)
     dispatch.mark_progress(campaign_id)

@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from notifications import selectors, services
+from matching.index import reset_index
+from notifications import dispatch, selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
@@ -111,6 +112,63 @@ def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_se
         first.pk, second.pk,
     }  # fmt: skip
     assert services.campaign_plan(campaign=campaign) == 0  # running twice sends nothing twice
+
+
+@pytest.fixture
+def city(push_setup, monkeypatch):
+    """Six more reachable firms, planned one firm per slice."""
+    campaign, firms, policies = push_setup
+    for n in range(6):
+        EnterpriseFactory(contact_mobile=f"1370000000{n}")
+    reset_index()  # the test's firms never announce themselves: its writes never commit
+    monkeypatch.setattr(services, "PLAN_SLICE", 1)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PLANNING)  # launched
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_planning_commits_slice_by_slice_and_hands_each_to_sending(city, django_capture_on_commit_callbacks):
+    handed = []
+    with django_capture_on_commit_callbacks(execute=True):
+        written = services.campaign_plan(campaign=city, on_slice=lambda first, last: handed.append((first, last)))
+    ids = sorted(Message.objects.filter(campaign=city).values_list("id", flat=True))
+    assert written == len(ids) == 7 and len(handed) == 7
+    assert sorted(i for first, last in handed for i in ids if first <= i <= last) == ids  # each once
+    city.refresh_from_db()
+    assert city.status == Campaign.Status.SENDING and city.plan_report["messages"] == 7
+
+
+def test_a_plan_cut_off_part_way_finishes_on_a_second_run_without_repeats(city, monkeypatch):
+    write_slice, calls = services._write_slice, []
+
+    def dies_on_the_third_slice(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise RuntimeError("worker killed")
+        return write_slice(*args)
+
+    monkeypatch.setattr(services, "_write_slice", dies_on_the_third_slice)
+    with pytest.raises(RuntimeError):
+        services.campaign_plan(campaign=city)
+    assert Message.objects.filter(campaign=city).count() == 2  # two slices had committed
+    monkeypatch.setattr(services, "_write_slice", write_slice)
+    assert services.campaign_plan(campaign=city) == 5
+    assert Message.objects.filter(campaign=city).values("enterprise").distinct().count() == 7
+    city.refresh_from_db()
+    assert city.plan_report["excluded"]["already_notified"] == 1  # the firm told by the earlier push only
+
+
+def test_cancelling_stops_planning_between_slices(city, monkeypatch):
+    write_slice, operator = services._write_slice, UserFactory(username="op", is_superuser=True)
+
+    def cancelled_after_the_first(campaign, *args):
+        written = write_slice(campaign, *args)
+        dispatch.campaign_cancel(campaign=campaign, user=operator)
+        return written
+
+    monkeypatch.setattr(services, "_write_slice", cancelled_after_the_first)
+    assert services.campaign_plan(campaign=city) == 1
+    assert Message.objects.filter(campaign=city).get().status == Message.Status.CANCELLED
 
 
 def test_a_later_push_of_the_same_policies_skips_firms_already_told_unless_forced(push_setup):

@@ -39,8 +39,7 @@ def test_copy_rows_escapes_tabs_newlines_and_nulls():
     assert Enterprise.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_prepared_read_answers_on_a_reused_and_on_a_new_connection():
+def test_a_prepared_read_answers_on_a_reused_and_on_a_new_connection(committed_db):
     firms = {EnterpriseFactory(name=name).pk: name for name in ("无锡甲公司", "无锡乙公司")}
     sql = "SELECT name FROM enterprises_enterprise WHERE id = %s AND name LIKE %s"
 
