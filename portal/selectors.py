@@ -17,7 +17,7 @@ from matching import freshness
 from matching import selectors as matching
 from matching.facts import FACTS_ATTRIBUTES, FACTS_TAGS, facts_from_row
 from matching.rules import Facts
-from notifications.models import Campaign, Message
+from notifications.models import Campaign, Message, link_usable
 from policies import selectors as policy_selectors
 from policies.models import Policy, PolicyLabel
 from portal.db import execute_prepared
@@ -99,8 +99,7 @@ class LinkVisit:
     facts: Facts
 
     def usable(self, now: datetime.datetime | None = None) -> bool:
-        """The link works until it is revoked or the campaign's links expire."""
-        return not self.revoked and (self.expires_at is None or (now or timezone.now()) < self.expires_at)
+        return link_usable(revoked=self.revoked, expires_at=self.expires_at, now=now)
 
 
 LINK_VISIT_SQL = f"""
@@ -135,12 +134,12 @@ def link_visit(*, token: str, on: datetime.date | None = None) -> LinkVisit | No
     return LinkVisit(*row[:9], facts=facts_from_row(row[1], row[9:]))
 
 
-def link_bundle(*, visit: LinkVisit, generation: int | None = None, with_feedback: bool = True) -> list[PolicyCard]:
-    """The policies of one SMS, in the order the SMS named them, each with why this firm qualifies (and,
-    ``with_feedback``, what the firm said about it)."""
+def link_bundle(*, visit: LinkVisit, generation: int | None = None) -> list[PolicyCard]:
+    """The policies of one SMS, in the order the SMS named them, each with why this firm qualifies and
+    what the firm said about it (looked up only when the visit found it has said something)."""
     policies = published_policies(visit.policy_ids, generation)  # withdrawn ones drop out
     reasons = matching.explain_policies(facts=visit.facts, policies=policies, generation=generation)
-    if not with_feedback:
+    if not visit.has_feedback:
         return [PolicyCard(p, reasons.get(p.pk, [])) for p in policies]
     return _cards(visit.enterprise_id, policies, reasons)
 

@@ -52,7 +52,7 @@ def _context(*, firm, cards: list[selectors.PolicyCard], token: str) -> dict:
     }
 
 
-def _shape(key: tuple, cards: list[selectors.PolicyCard]) -> list[str]:
+def _shape(key: tuple, cards: list[selectors.PolicyCard], sms_opt_out: bool) -> list[str]:
     """The page of this shape as alternating text and slot names: ``name``, ``title``, ``token``, ``csrf``
     and ``0``, ``1``, … for the firm's values in the checklist, in order."""
     with _shapes_lock:
@@ -67,7 +67,7 @@ def _shape(key: tuple, cards: list[selectors.PolicyCard]) -> list[str]:
     ]
     dummy = "0" * 16  # a well-formed token for reverse(), swapped for the marker after
     context = _context(
-        firm=SimpleNamespace(name=MARK.format("name"), short_name=MARK.format("title"), sms_opt_out=key[2]),
+        firm=SimpleNamespace(name=MARK.format("name"), short_name=MARK.format("title"), sms_opt_out=sms_opt_out),
         cards=marked,
         token=dummy,
     )
@@ -109,10 +109,9 @@ def package_link(request, token: str):
         or "messages" in request.COOKIES
         or generation is None
     )
+    cards = selectors.link_bundle(visit=visit, generation=generation)
     if personal:
-        cards = selectors.link_bundle(visit=visit, generation=generation)
         return render(request, TEMPLATE, _context(firm=visit, cards=cards, token=token))
-    cards = selectors.link_bundle(visit=visit, generation=generation, with_feedback=False)
     today = timezone.localdate()
     key = (
         generation,
@@ -128,7 +127,7 @@ def package_link(request, token: str):
     }
     actuals = (r.actual for c in cards for r in c.reasons if r.actual)
     values.update((str(i), escape(actual)) for i, actual in enumerate(actuals))
-    return HttpResponse(_fill(_shape(key, cards), values))
+    return HttpResponse(_fill(_shape(key, cards, visit.sms_opt_out), values))
 
 
 @require_POST
