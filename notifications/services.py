@@ -312,7 +312,9 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     written = 0
     for first_firm, last_firm in slices:
         with transaction.atomic():
-            if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.CANCELLED).exists():
+            # Locked, so a cancel waits for this slice to commit and then cancels its messages too.
+            status = Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("status", flat=True)
+            if status.get() == Campaign.Status.CANCELLED:
                 break
             count, first_id, last_id = _write_slice(campaign, first_firm, last_firm)
         written += count
