@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from notifications.gateways import Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
 from notifications.models import Campaign, Message
 from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
-from notifications.sms import render, vendor_params
+from notifications.sms import template_params
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
@@ -118,7 +118,7 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     if quiet_until() is not None:
         return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
     call_base = f"{campaign_id:x}-{secrets.token_hex(5)}"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: atomic on its own
         # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big;
         # the call id names the block's first id, which is how receipts find these rows again.
         cursor.execute(
@@ -136,57 +136,57 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     calls: dict[str, list[OutgoingSms]] = {}
     for call_id, message_id, mobile, short_name, count, title, token in rows:
         values = message_values(campaign=campaign, short_name=short_name, count=count, first_title=title, token=token)
-        sms = OutgoingSms(str(message_id), mobile, render(body, values), vendor_params(body, values))
-        calls.setdefault(call_id, []).append(sms)
-    counts = Counter()
+        calls.setdefault(call_id, []).append(OutgoingSms(str(message_id), mobile, template_params(body, values), body))
+    counts, cancelled = Counter(), False
     for call_id, batch in calls.items():
-        if _cancelled(campaign_id):  # staff may cancel mid-chunk: not one more call after that
+        if cancelled:  # staff cancelled mid-chunk: not one more call after that
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
         results = gateway.send(batch, signature=settings.SMS_SIGNATURE, template_code=campaign.template.code,
                                call_id=call_id)  # fmt: skip
-        counts += record_results(results)
+        recorded, status = record_results(results, campaign_id=campaign_id)
+        counts += recorded
+        cancelled = status == Campaign.Status.CANCELLED
     mark_progress(campaign_id)
     return counts
-
-
-def _cancelled(campaign_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s", [campaign_id])
-        return cursor.fetchone()[0] == Campaign.Status.CANCELLED
 
 
 def _cancel_taken(out_ids: list[str]) -> int:
     return Message.objects.filter(pk__in=out_ids, status=Message.Status.SENDING).update(status=Message.Status.CANCELLED)
 
 
-def record_results(results: list[SendResult]) -> Counter:
-    """One call's answers: accepted → sent, permanent → failed with the reason, temporary → back in line."""
-    counts = Counter(r.outcome.value for r in results)
+RESULT_UPDATES = {
+    Outcome.ACCEPTED: "status = 'sent', gateway_id = r.gateway_id",
+    Outcome.PERMANENT: "status = 'permanent-failure', error = r.error",
+    # Back to created for the task's retry, unless the attempts are used up.
+    Outcome.TEMPORARY: f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
+    f"THEN 'technical-failure' ELSE 'created' END",
+    Outcome.UNKNOWN: "error = r.error",  # stays in sending for the watchdog
+}
+
+
+def record_results(results: list[SendResult], *, campaign_id: int) -> tuple[Counter, str]:
+    """One call's answers: accepted → sent, permanent → failed with the reason, temporary → back in line.
+
+    Returns messages per outcome and the campaign's status as of the write (cancelled: stop sending).
+    One round trip: the statements travel together and run as one implicit transaction.
+    """
     by_outcome: dict[Outcome, list[SendResult]] = {}
     for result in results:
         by_outcome.setdefault(result.outcome, []).append(result)
-    with transaction.atomic(), connection.cursor() as cursor:
-        for outcome, sql in (
-            (Outcome.ACCEPTED, "status = 'sent', gateway_id = r.gateway_id"),
-            (Outcome.PERMANENT, "status = 'permanent-failure', error = r.error"),
-            # Back to created for the task's retry, unless the attempts are used up.
-            (
-                Outcome.TEMPORARY,
-                f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
-                f"THEN 'technical-failure' ELSE 'created' END",
-            ),
-            (Outcome.UNKNOWN, "error = r.error"),  # stays in sending for the watchdog
-        ):
-            chosen = by_outcome.get(outcome)
-            if chosen:
-                cursor.execute(
-                    f"""UPDATE {TABLE} m SET {sql}
-                        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                        WHERE m.id = r.id AND m.status = 'sending'""",
-                    [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]],
-                )
-    return counts
+    sql, params = [], []
+    for outcome, chosen in by_outcome.items():
+        sql.append(
+            f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
+                FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
+                WHERE m.id = r.id AND m.status = 'sending'"""
+        )
+        params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
+    sql.append(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(sql), [*params, campaign_id])
+        status = cursor.fetchone()[0]
+    return Counter({outcome.value: len(chosen) for outcome, chosen in by_outcome.items()}), status
 
 
 def campaign_cancel(*, campaign: Campaign, user) -> int:

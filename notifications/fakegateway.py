@@ -28,10 +28,9 @@ import requests
 from enterprises.validators import MOBILE_RE
 from notifications.gateways.aliyun import rpc_signature
 from notifications.gateways.tencent import tc3_authorization
-from notifications.sms import VENDOR_NAMES, render, template_variables
+from notifications.sms import render, template_variables
 
 log = logging.getLogger("notifications.fakegateway")
-PLACEHOLDER_OF = {vendor: placeholder for placeholder, vendor in VENDOR_NAMES.items()}
 
 
 @dataclass
@@ -128,11 +127,6 @@ class State:
                 **self.counts,
                 "mobiles": len(self.by_mobile),
             }
-
-
-def render_vendor(body: str, values: dict[str, str]) -> str:
-    """The phone's text from a template and the parameters by vendor name."""
-    return render(body, {PLACEHOLDER_OF[k]: v for k, v in values.items() if k in PLACEHOLDER_OF})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,7 +266,7 @@ class Handler(BaseHTTPRequestHandler):
 
         def render_all():
             values, signs = values_and_signs()
-            return [f"【{s}】" + render_vendor(body, v) for v, s in zip(values, signs, strict=False)]
+            return [f"【{s}】" + render(body, v) for v, s in zip(values, signs, strict=False)]
 
         texts = CallTexts(render_all)
         items = [Accepted("aliyun", m, call_id, biz_id, code, now, texts, i) for i, m in enumerate(mobiles)]
@@ -330,7 +324,7 @@ class Handler(BaseHTTPRequestHandler):
         if not numbers or len(numbers) > 200:
             return error("LimitExceeded.PhoneNumberCountLimit", "号码数量超过 200")
         values = dict(zip(template_variables(template), body.get("TemplateParamSet", []), strict=False))
-        text = f"【{body.get('SignName', '')}】" + render_vendor(template, values)
+        text = f"【{body.get('SignName', '')}】" + render(template, values)
         statuses, items, now = [], [], time.time()
         same_text = CallTexts(lambda: [text])  # one TemplateParamSet a request: every number gets the same text
         for number in numbers:

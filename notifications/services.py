@@ -187,9 +187,10 @@ def message_link(*, campaign: Campaign, token: str | None) -> str:
 
 
 def message_values(*, campaign: Campaign, short_name: str, count: int, first_title: str, token: str | None) -> dict:
-    """One message's template variables, from the values SHORT_NAME_SQL and POLICY_TITLE_SQL give."""
+    """One message's template variables by vendor name (sms.VENDOR_NAMES), from the values SHORT_NAME_SQL
+    and POLICY_TITLE_SQL give."""
     link = message_link(campaign=campaign, token=token)
-    return {"企业简称": short_name, "n": count, "政策简称": first_title, "link": link}
+    return {"name": short_name, "n": str(count), "policy": first_title, "link": link}
 
 
 def _variables_sql(campaign: Campaign) -> dict[str, tuple[str, list]]:

@@ -85,16 +85,17 @@ def template_variables(body: str) -> tuple[str, ...]:
     return tuple(VENDOR_NAMES[name] for name in dict.fromkeys(names))
 
 
-def render(body: str, values: dict[str, str]) -> str:
-    """The message body (without the signature, which the gateway adds): one replace per placeholder, in
-    VENDOR_NAMES order, the order in which planning's SQL replaces them to count the length."""
-    for placeholder in VENDOR_NAMES:
-        if placeholder in values:
-            body = body.replace("{" + placeholder + "}", str(values[placeholder]))
+def template_params(body: str, values: dict[str, str]) -> dict[str, str]:
+    """The parameters a vendor takes for ``body``: of ``values`` (by vendor name), those the template uses,
+    in the order it uses them."""
+    return {name: str(values[name]) for name in template_variables(body)}
+
+
+def render(body: str, params: dict[str, str]) -> str:
+    """The text a phone shows (without the signature, which the gateway adds), from parameters by vendor
+    name: one replace per placeholder, in VENDOR_NAMES order, the order in which planning's SQL replaces
+    them to count the length."""
+    for placeholder, name in VENDOR_NAMES.items():
+        if name in params:
+            body = body.replace("{" + placeholder + "}", str(params[name]))
     return body
-
-
-def vendor_params(body: str, values: dict[str, str]) -> dict[str, str]:
-    """The template parameters a vendor takes, by vendor name, in the order the template uses them."""
-    by_vendor = {VENDOR_NAMES[k]: str(v) for k, v in values.items()}
-    return {name: by_vendor[name] for name in template_variables(body)}

@@ -29,7 +29,7 @@ from matching import freshness
 from notifications.gateways import Outcome, OutgoingSms, get_gateway
 from notifications.gateways.throttle import limiter
 from notifications.models import Message
-from notifications.sms import render, vendor_params
+from notifications.sms import template_params
 from policies.models import PolicyLabel
 from portal.models import LabelSubscription, LoginCode, PolicyRating, PolicyReaction, TagCorrection
 
@@ -81,8 +81,7 @@ def login_code_send(*, uscc: str, ip: str | None) -> str:
         login.code_hash = _code_hash(login.pk, code)
         login.save(update_fields=["code_hash"])
     body = settings.SMS_LOGIN_TEMPLATE_BODY
-    values = {"code": code}
-    sms = OutgoingSms(f"L{login.pk}", firm.contact_mobile, render(body, values), vendor_params(body, values))
+    sms = OutgoingSms(f"L{login.pk}", firm.contact_mobile, template_params(body, {"code": code}), body)
     result = get_gateway().send(
         [sms], signature=settings.SMS_SIGNATURE, template_code=settings.SMS_LOGIN_TEMPLATE, call_id=f"login-{login.pk}"
     )[0]

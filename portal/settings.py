@@ -118,6 +118,9 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every connection after each task unless this is set; portal.celery
+# recycles them by CONN_MAX_AGE instead, as requests do.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Queues live here only; a worker started by the project consumes all of them.
 CELERY_TASK_QUEUES = [Queue("default"), Queue("maintenance"), Queue("planning"), Queue("sending"), Queue("receipts")]

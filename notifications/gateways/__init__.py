@@ -12,12 +12,14 @@ call is reconciled without sending twice.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from notifications.sms import render
 
 
 class Outcome(Enum):
@@ -27,12 +29,17 @@ class Outcome(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutgoingSms:
     out_id: str  # the message's own id, for our bookkeeping (vendors get the call id)
     mobile: str
-    text: str  # body without the signature, as the phone will show it
-    params: dict = field(default_factory=dict)  # template variables by vendor name (see sms.VENDOR_NAMES)
+    params: dict  # the template's variables by vendor name (sms.template_params): all a vendor takes
+    body: str  # the registered template's body, for gateways that show the text
+
+    @property
+    def text(self) -> str:
+        """The body without the signature, as the phone will show it (rendered only when asked for)."""
+        return render(self.body, self.params)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, St
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2017-05-25"
+COMPACT = (",", ":")  # no spaces: each would travel, and be signed, as %20
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 # Worth another try later: the platform's own trouble and flow control of the account.
 TEMPORARY_CODES = {
@@ -43,8 +44,9 @@ NUMBER_CODES = {
 
 
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
-# UTF-8 bytes seen as Latin-1 characters, so str.translate (C speed) can map each byte to its %XX.
-_ESCAPES = {byte: f"%{byte:02X}" for byte in range(256) if byte not in _UNRESERVED}
+# UTF-8 bytes seen as Latin-1 characters, so str.translate (C speed) can map each byte to its %XX; a list
+# indexed by byte is a third faster to look up than a dict, which counts at a million messages a push.
+_ESCAPES = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
 
 
 def percent_encode(value: str) -> str:
@@ -98,10 +100,10 @@ class AliyunGateway(Gateway):
 
     def send(self, messages: list[OutgoingSms], *, signature, template_code, call_id) -> list[SendResult]:
         params = {
-            "PhoneNumberJson": json.dumps([m.mobile for m in messages]),
-            "SignNameJson": json.dumps([signature] * len(messages), ensure_ascii=False),
+            "PhoneNumberJson": json.dumps([m.mobile for m in messages], separators=COMPACT),
+            "SignNameJson": json.dumps([signature] * len(messages), ensure_ascii=False, separators=COMPACT),
             "TemplateCode": template_code,
-            "TemplateParamJson": json.dumps([m.params for m in messages], ensure_ascii=False),
+            "TemplateParamJson": json.dumps([m.params for m in messages], ensure_ascii=False, separators=COMPACT),
             "OutId": call_id,
         }
         try:

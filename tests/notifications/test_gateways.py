@@ -70,7 +70,7 @@ def platform():
 
 def sms(n: int, mobile: str | None = None) -> OutgoingSms:
     params = {"name": f"测试{n}公司", "n": "2", "policy": "技改补助", "link": f"https://hq.example/b/tok{n}"}
-    return OutgoingSms(f"C1-{n}", mobile or f"1380000{n:04d}", "", params)
+    return OutgoingSms(f"C1-{n}", mobile or f"1380000{n:04d}", params, "")
 
 
 def aliyun(url: str, secret: str = "ak-secret") -> AliyunGateway:
