@@ -35,7 +35,8 @@ log = logging.getLogger("notifications.fakegateway")
 
 @dataclass
 class Faults:
-    error_rate: float = 0.0  # share of calls answered with HTTP 503 (nothing recorded)
+    error_rate: float = 0.0  # share of calls answered with HTTP 503 (nothing recorded), at random
+    error_every: int = 0  # or exactly every n-th send call answered with HTTP 503
     timeout_rate: float = 0.0  # share of calls accepted, then answered too late for the client
     timeout_seconds: float = 15.0
     latency_ms: float = 0.0
@@ -182,7 +183,10 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, vendor: str, answer_ok, items: list[Accepted]):
         faults = self.state.faults
         roll = random.random()
-        if roll < faults.error_rate:
+        with self.state.lock:
+            self.state.counts["send_calls"] += 1
+            nth = self.state.counts["send_calls"]
+        if roll < faults.error_rate or (faults.error_every and nth % faults.error_every == 0):
             self.state.counts["injected_errors"] += 1
             return self._reply(503, {"Code": "ServiceUnavailable", "Message": "injected"})
         self.state.accept(items)

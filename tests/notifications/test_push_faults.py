@@ -89,9 +89,9 @@ def test_a_worker_killed_mid_push_resumes_and_nobody_gets_two(launched, push_wor
 
 
 def test_a_platform_failing_one_call_in_ten_still_reaches_everyone_once(launched, push_worker, fake_platform):
-    fake_platform.faults(error_rate=0.1)
+    fake_platform.faults(error_every=10)
     finished(launched)
-    assert fake_platform.stats()["injected_errors"] > 0
+    assert fake_platform.stats()["injected_errors"] >= FIRMS // 100 // 10  # a tenth of the calls, at least
     assert_everyone_got_exactly_one(launched, fake_platform)
 
 
