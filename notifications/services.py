@@ -2,8 +2,8 @@
 
 The audience of each chosen policy comes from the matching index as a bitmap and is streamed into a
 temporary table of (firm, policy) pairs; exclusions (opted out, no valid mobile, already told about
-that policy, today's cap reached) and bundling are then each one SQL statement, whatever the number of
-firms. Messages (rendered, with links) and the ledger are written in committed slices, so sending
+that policy, today's cap reached) are then each one SQL statement, whatever the number of firms.
+Bundles, messages (rendered, with links) and the ledger are written in committed slices, so sending
 begins while the rest of a city is still being planned.
 """
 
@@ -152,19 +152,15 @@ def _filter_pairs(campaign: Campaign, today_start: datetime.datetime) -> dict[st
     return counts
 
 
-def _bundle_sql() -> str:
-    """Per firm: its policies (nearest deadline first) and the first one's short title."""
+def _bundles_sql(where: str = "") -> str:
+    """Per firm of push_pairs (those ``where`` allows): its policies, nearest deadline first, and the first
+    one's short title."""
     return f"""
-        DROP TABLE IF EXISTS push_bundles;
-        CREATE TEMP TABLE push_bundles AS
         SELECT pp.enterprise_id,
                array_agg(pp.policy_id ORDER BY p.apply_end NULLS LAST, p.id) AS policy_ids,
                (array_agg({POLICY_TITLE_SQL} ORDER BY p.apply_end NULLS LAST, p.id))[1] AS first_title
-        FROM push_pairs pp JOIN policies_policy p ON p.id = pp.policy_id
-        GROUP BY pp.enterprise_id;
-        CREATE UNIQUE INDEX ON push_bundles (enterprise_id);
-        ANALYZE push_bundles;
-    """
+        FROM push_pairs pp JOIN policies_policy p ON p.id = pp.policy_id {where}
+        GROUP BY pp.enterprise_id"""
 
 
 FIXED_LINK_PATH = "/m"  # one URL for every firm; the firm signs in with its USCC and an SMS code
@@ -230,7 +226,8 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
             preview.audience = cursor.fetchone()[0]
         preview.excluded = _filter_pairs(campaign, _today_start())
         with connection.cursor() as cursor:
-            cursor.execute(_bundle_sql())
+            cursor.execute(f"DROP TABLE IF EXISTS push_bundles; CREATE TEMP TABLE push_bundles AS {_bundles_sql()}; "
+                           f"ANALYZE push_bundles")  # fmt: skip
             cursor.execute(
                 "SELECT COALESCE(r.name, '未知区域'), count(*) FROM push_bundles b "
                 "JOIN enterprises_enterprise e ON e.id = b.enterprise_id LEFT JOIN policies_region r "
@@ -267,16 +264,17 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
     return preview
 
 
-PLAN_SLICE = 100_000  # firms per planning transaction; sending starts once the first has committed
+PLAN_SLICE = 100_000  # about this many (firm, policy) pairs per planning transaction
+FIRST_SLICE = 10_000  # a smaller first one, so sending starts within a second of the audience being known
 
 
 def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | None = None) -> int:
     """Write one message (with its link) per recipient and the ledger, set-based; returns messages written.
 
-    Audience, exclusions and bundles are worked out in one transaction; messages and ledger are then
-    written in committed slices of PLAN_SLICE firms, and ``on_slice(first_id, last_id)`` runs after each
-    commit (the planning task queues that slice's sending), so a city push starts sending seconds after
-    the launch rather than after the whole plan. Cancelling stops it between slices.
+    Audience and exclusions are worked out in one transaction; bundles, messages and ledger are then
+    written in committed slices (FIRST_SLICE pairs, then PLAN_SLICE each), and ``on_slice(first_id,
+    last_id)`` runs after each commit (the planning task queues that slice's sending), so a city push
+    starts sending seconds after the launch rather than after the whole plan. Cancelling stops it between slices.
 
     Safe to run again after a crash: unique (campaign, firm) and the ledger's key absorb what an earlier
     run wrote, and this campaign's own ledger rows do not count as "already notified".
@@ -294,27 +292,22 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
         clock = time.perf_counter()
         excluded = _filter_pairs(campaign, _today_start())
         seconds["exclusions"] = time.perf_counter() - clock
-        with connection.cursor() as cursor:
-            cursor.execute(_bundle_sql())
-            cursor.execute(
-                "SELECT min(enterprise_id), max(enterprise_id) FROM (SELECT enterprise_id, "
-                "(row_number() OVER (ORDER BY enterprise_id) - 1) / %s AS slice FROM push_bundles) s "
-                "GROUP BY slice ORDER BY 1",
-                [PLAN_SLICE],
-            )
-            slices = cursor.fetchall()
         if campaign.links_expire_at is None:  # links work from the first slice on
             campaign.links_expire_at = timezone.now() + datetime.timedelta(days=LINK_DAYS)
             campaign.save(update_fields=["links_expire_at"])
     clock = time.perf_counter()
-    written = 0
-    for first_firm, last_firm in slices:
+    written, done_to, size = 0, 0, min(FIRST_SLICE, PLAN_SLICE)
+    while True:
         with transaction.atomic():
             # Locked, so a cancel waits for this slice to commit and then cancels its messages too.
             status = Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("status", flat=True)
             if status.get() == Campaign.Status.CANCELLED:
                 break
-            count, first_id, last_id = _write_slice(campaign, first_firm, last_firm)
+            last_firm = _slice_end(after=done_to, pairs=size)
+            if last_firm is None:
+                break
+            count, first_id, last_id = _write_slice(campaign, done_to + 1, last_firm)
+        done_to, size = last_firm, PLAN_SLICE
         written += count
         seconds.setdefault("first_slice", time.perf_counter() - started)
         if on_slice and count:
@@ -326,6 +319,18 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     Campaign.objects.filter(pk=campaign.pk).update(planned_at=timezone.now(), plan_report=report)
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
     return written
+
+
+def _slice_end(*, after: int, pairs: int) -> int | None:
+    """The last firm of the next slice: the one about ``pairs`` pairs past firm ``after`` (all of its pairs
+    go in the slice), or the last firm there is; None when every firm has been written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE((SELECT enterprise_id FROM push_pairs WHERE enterprise_id > %s ORDER BY enterprise_id "
+            "OFFSET %s LIMIT 1), (SELECT max(enterprise_id) FROM push_pairs WHERE enterprise_id > %s))",
+            [after, pairs - 1, after],
+        )
+        return cursor.fetchone()[0]
 
 
 def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[int, int | None, int | None]:
@@ -354,15 +359,14 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                      gateway_id, error, attempts, created_at, open_count)
                   SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, t.token, {length},
                          {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
-                  FROM push_bundles b
+                  FROM ({_bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
                   JOIN enterprises_enterprise e ON e.id = b.enterprise_id
                   {token}
                   CROSS JOIN LATERAL (SELECT {expr} AS text) x
-                  WHERE b.enterprise_id BETWEEN %s AND %s
                   {"ON CONFLICT (campaign_id, enterprise_id) DO NOTHING" if repeat else ""}
                   RETURNING id)
                 SELECT count(*), min(id), max(id) FROM written""",
-            [campaign.pk, *params, first_firm, last_firm],
+            [campaign.pk, first_firm, last_firm, *params],
         )
         written = cursor.fetchone()
         cursor.execute(
