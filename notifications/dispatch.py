@@ -155,8 +155,8 @@ def _caller() -> ThreadPoolExecutor:
 
 def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[OutgoingSms]]) -> Counter:
     """Make the calls one after another, each on the wire while the answer to the one before is written,
-    so neither the gateway's time nor the database's keeps the worker idle. A cancel seen in a write
-    stops every call not yet made (the one already on the wire is recorded as it comes back)."""
+    so neither the gateway's time nor the database's keeps the worker idle. A cancel seen in that write
+    stops every later call; the call already handed to the thread still goes out and is recorded."""
     counts, cancelled, on_the_wire = Counter(), False, None
 
     def record(call: Future) -> bool:

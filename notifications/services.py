@@ -344,8 +344,8 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
         token = "CROSS JOIN (SELECT NULL::text AS token) t"
     expr, params = _text_sql(campaign)
     with connection.cursor() as cursor:
-        # A slice an earlier run did not reach (the rule) takes plain inserts: ON CONFLICT costs a speculative
-        # insertion per row, an extra WAL record and index probe. Its unique keys still refuse any repeat.
+        # A slice no earlier run reached (the usual case) takes plain inserts: ON CONFLICT costs a speculative
+        # insertion per row, an extra WAL record and index probe. The unique keys still refuse any repeat.
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {Message._meta.db_table} WHERE campaign_id = %s "
             f"AND enterprise_id BETWEEN %s AND %s)",
