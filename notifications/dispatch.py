@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
 from notifications.models import Campaign, Message
-from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
+from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, link_maker, message_values
 from notifications.sms import template_params
 
 MAX_ATTEMPTS = 5
@@ -137,10 +137,10 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
             [call_base, first_id, first_id, gateway.batch_size, gateway.batch_size, first_id, last_id, campaign_id],
         )
         rows = cursor.fetchall()
-    body = campaign.template.body
+    body, link = campaign.template.body, link_maker(campaign)
     calls: dict[str, list[OutgoingSms]] = {}
     for call_id, message_id, mobile, short_name, count, title, token in rows:
-        values = message_values(campaign=campaign, short_name=short_name, count=count, first_title=title, token=token)
+        values = message_values(short_name=short_name, count=count, first_title=title, link=link(token))
         calls.setdefault(call_id, []).append(OutgoingSms(str(message_id), mobile, template_params(body, values), body))
     counts = _send_calls(gateway, campaign, calls)
     mark_progress(campaign_id)
@@ -157,10 +157,10 @@ def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[Outg
     """Make the calls one after another, each on the wire while the answer to the one before is written,
     so neither the gateway's time nor the database's keeps the worker idle. A cancel seen in that write
     stops every later call; the call already handed to the thread still goes out and is recorded."""
-    counts, cancelled, on_the_wire = Counter(), False, None
+    counts, cancelled, on_the_wire, calls_by_future = Counter(), False, None, {}
 
     def record(call: Future) -> bool:
-        recorded, status = record_results(call.result(), campaign_id=campaign.pk)
+        recorded, status = record_results(call.result(), campaign_id=campaign.pk, call_id=calls_by_future[call])
         counts.update(recorded)
         return status == Campaign.Status.CANCELLED
 
@@ -170,6 +170,7 @@ def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[Outg
             continue
         call = _caller().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
                                 template_code=campaign.template.code, call_id=call_id)  # fmt: skip
+        calls_by_future[call] = call_id
         if on_the_wire is not None:
             cancelled = record(on_the_wire)
         on_the_wire = call
@@ -192,28 +193,45 @@ RESULT_UPDATES = {
 }
 
 
-def record_results(results: list[SendResult], *, campaign_id: int) -> tuple[Counter, str]:
+def record_results(results: list[SendResult], *, campaign_id: int, call_id: str) -> tuple[Counter, str]:
     """One call's answers: accepted → sent, permanent → failed with the reason, temporary → back in line.
 
     Returns messages per outcome and the campaign's status as of the write (cancelled: stop sending).
-    One round trip: the statements travel together and run as one implicit transaction.
+    One round trip: the statements travel together and run as one implicit transaction. The usual
+    answer, one verdict for the whole call, finds its rows by the call id stamped on them when they were
+    taken (within their id block), so no list of ids travels or is parsed.
     """
-    by_outcome: dict[Outcome, list[SendResult]] = {}
+    by_answer: dict[tuple[Outcome, str, str], list[SendResult]] = {}
     for result in results:
-        by_outcome.setdefault(result.outcome, []).append(result)
+        by_answer.setdefault((result.outcome, result.gateway_id, result.error[:200]), []).append(result)
     sql, params = [], []
-    for outcome, chosen in by_outcome.items():
+    if len(by_answer) == 1:
+        (outcome, gateway_id, error), chosen = next(iter(by_answer.items()))
+        ids = [int(r.out_id) for r in chosen]
         sql.append(
-            f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
-                FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                WHERE m.id = r.id AND m.status = 'sending'"""
+            f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]} FROM (SELECT %s AS gateway_id, %s AS error) r
+                WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = 'sending'"""
         )
-        params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
+        params += [gateway_id, error, min(ids), max(ids), call_id]
+    else:
+        by_outcome: dict[Outcome, list[SendResult]] = {}
+        for result in results:
+            by_outcome.setdefault(result.outcome, []).append(result)
+        for outcome, chosen in by_outcome.items():
+            sql.append(
+                f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
+                    FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
+                    WHERE m.id = r.id AND m.status = 'sending'"""
+            )
+            params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
     sql.append(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s")
     with connection.cursor() as cursor:
         cursor.execute(";\n".join(sql), [*params, campaign_id])
         status = cursor.fetchone()[0]
-    return Counter({outcome.value: len(chosen) for outcome, chosen in by_outcome.items()}), status
+    counts = Counter()
+    for (outcome, _, _), chosen in by_answer.items():
+        counts[outcome.value] += len(chosen)
+    return counts, status
 
 
 def campaign_cancel(*, campaign: Campaign, user) -> int:

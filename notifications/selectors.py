@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from notifications.dispatch import quiet_until
 from notifications.models import Campaign, Message
-from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
+from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_link, message_values
 from notifications.sms import render
 
 
@@ -21,8 +21,8 @@ def message_text(*, message: Message) -> str:
             [message.policy_ids[0] if message.policy_ids else None, message.enterprise_id],
         )
         short_name, title = cursor.fetchone()
-    values = message_values(campaign=message.campaign, short_name=short_name, count=len(message.policy_ids),
-                            first_title=title or "", token=message.token)  # fmt: skip
+    link = message_link(campaign=message.campaign, token=message.token)
+    values = message_values(short_name=short_name, count=len(message.policy_ids), first_title=title or "", link=link)
     return render(message.campaign.template.body, values)
 
 

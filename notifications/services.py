@@ -174,15 +174,21 @@ POLICY_TITLE_SQL = "COALESCE(NULLIF(p.short_title, ''), left(p.title, 12))"
 
 def message_link(*, campaign: Campaign, token: str | None) -> str:
     """The link in a firm's SMS: its own package page, or the one fixed address (sign in with USCC + code)."""
-    if campaign.link_mode == Campaign.LinkMode.FIXED or not token:
-        return settings.PORTAL_BASE_URL + FIXED_LINK_PATH
-    return f"{settings.PORTAL_BASE_URL}/b/{token}"
+    return link_maker(campaign)(token)
 
 
-def message_values(*, campaign: Campaign, short_name: str, count: int, first_title: str, token: str | None) -> dict:
+def link_maker(campaign: Campaign) -> Callable[[str | None], str]:
+    """``message_link`` for the messages of one campaign, the settings read once (sending makes thousands)."""
+    fixed = settings.PORTAL_BASE_URL + FIXED_LINK_PATH
+    if campaign.link_mode == Campaign.LinkMode.FIXED:
+        return lambda token: fixed
+    base = f"{settings.PORTAL_BASE_URL}/b/"
+    return lambda token: base + token if token else fixed
+
+
+def message_values(*, short_name: str, count: int, first_title: str, link: str) -> dict:
     """One message's template variables by vendor name (sms.VENDOR_NAMES), from the values SHORT_NAME_SQL
     and POLICY_TITLE_SQL give."""
-    link = message_link(campaign=campaign, token=token)
     return {"name": short_name, "n": str(count), "policy": first_title, "link": link}
 
 
