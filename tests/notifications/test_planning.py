@@ -211,6 +211,23 @@ def test_a_fixed_link_push_sends_one_address_and_makes_no_tokens(push_setup, set
     assert selectors.message_text(message=message).endswith("详见 https://hqzd.wuxi.gov.cn/m 拒收请回复R")
 
 
+@pytest.mark.parametrize("link_mode", [Campaign.LinkMode.PER_FIRM, Campaign.LinkMode.FIXED])
+def test_the_length_billed_is_the_length_of_the_text_sent_whatever_the_template(push_setup, settings, link_mode):
+    settings.PORTAL_BASE_URL = "https://hqzd.wuxi.gov.cn"
+    campaign, _, _ = push_setup
+    repeated = "{企业简称}您好！{企业简称}有{n}条政策可申报（{政策简称}），"
+    campaign.template.body = repeated + "详" * 40 + " {link} 拒收请回复R"
+    campaign.template.save()
+    campaign.link_mode = link_mode
+    campaign.save()
+    services.campaign_plan(campaign=campaign)
+    message = Message.objects.get(campaign=campaign)
+    text = selectors.message_text(message=message)
+    assert text.startswith("芯睿微电子您好！芯睿微电子有2条政策可申报（技改补助），")
+    assert message.length == len("【无锡政务服务】") + len(text) > 70
+    assert message.segments == segments(message.length) == 2
+
+
 def test_planning_refuses_a_template_that_breaks_the_rules(push_setup):
     campaign, _, _ = push_setup
     campaign.template.body = "您有新政策，详见 {link}"
