@@ -2,6 +2,7 @@
 fake platform accepts, with a real Celery worker (2 processes), Redis and PostgreSQL on this machine."""
 
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +45,9 @@ def run() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="push-bench-"))
     env = child_env()
     platform = FakePlatform(env).start(scratch / "port")
-    worker_env = {**env, **platform.backend_env(), "SMS_QUIET_HOURS": "off", "SMS_ALIYUN_QPS": "5000"}
+    # The worker as in production: DEBUG off (no per-query logging), so a webhook secret of its own.
+    worker_env = {**env, **platform.backend_env(), "SMS_QUIET_HOURS": "off", "SMS_ALIYUN_QPS": "5000",
+                  "DEBUG": "0", "SMS_WEBHOOK_SECRET": secrets.token_urlsafe(24)}  # fmt: skip
     worker = CeleryWorker(worker_env, concurrency=2, log=scratch / "worker.log").start()
     try:
         # Ready when the worker answers a ping (its matching index was built before it forked).

@@ -3,9 +3,9 @@
 A message is sent only from ``created``: taking a chunk is one UPDATE … SET status='sending' WHERE
 status='created', so a chunk delivered twice (acks_late, a restarted worker, the watchdog) finds
 nothing left to take. The same UPDATE stamps each message with the id of the gateway call that will
-carry it, before the call. The gateway is called outside any transaction (on a thread of its own, so
-one call is on the wire while the previous call's answer is written), and each call's answer is
-recorded as soon as it is back. A call that timed out leaves its messages in ``sending``; the watchdog asks the
+carry it, before the call. The gateway is called outside any transaction (on threads of their own, so
+calls are on the wire while an earlier call's answer is written), and each call's answer is recorded
+as soon as it is back. A call that timed out leaves its messages in ``sending``; the watchdog asks the
 gateway (by call id) which of them it took before anything is resent.
 """
 
@@ -16,8 +16,8 @@ import functools
 import logging
 import secrets
 import time
-from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.cache import cache
@@ -147,20 +147,24 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     return counts
 
 
+CALLS_IN_FLIGHT = 2  # per worker process: while one call waits for the gateway, the next is being encoded
+
+
 @functools.cache
 def _caller() -> ThreadPoolExecutor:
-    """One thread per worker process that makes the gateway calls (made after the fork, on first use)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sms-call")
+    """The threads of a worker process that make the gateway calls (made after the fork, on first use)."""
+    return ThreadPoolExecutor(max_workers=CALLS_IN_FLIGHT, thread_name_prefix="sms-call")
 
 
 def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[OutgoingSms]]) -> Counter:
-    """Make the calls one after another, each on the wire while the answer to the one before is written,
-    so neither the gateway's time nor the database's keeps the worker idle. A cancel seen in that write
-    stops every later call; the call already handed to the thread still goes out and is recorded."""
-    counts, cancelled, on_the_wire, calls_by_future = Counter(), False, None, {}
+    """Make the calls, CALLS_IN_FLIGHT at a time, and write each answer, in order, while later calls are on
+    the wire, so neither the gateway's time nor the database's keeps the worker idle. A cancel seen in a
+    write stops every later call; the calls already handed to the threads still go out and are recorded."""
+    counts, cancelled, in_flight = Counter(), False, deque()
 
-    def record(call: Future) -> bool:
-        recorded, status = record_results(call.result(), campaign_id=campaign.pk, call_id=calls_by_future[call])
+    def record() -> bool:
+        call_id, call = in_flight.popleft()
+        recorded, status = record_results(call.result(), campaign_id=campaign.pk, call_id=call_id)
         counts.update(recorded)
         return status == Campaign.Status.CANCELLED
 
@@ -170,12 +174,11 @@ def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[Outg
             continue
         call = _caller().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
                                 template_code=campaign.template.code, call_id=call_id)  # fmt: skip
-        calls_by_future[call] = call_id
-        if on_the_wire is not None:
-            cancelled = record(on_the_wire)
-        on_the_wire = call
-    if on_the_wire is not None:
-        record(on_the_wire)
+        in_flight.append((call_id, call))
+        if len(in_flight) > CALLS_IN_FLIGHT:
+            cancelled = record()
+    while in_flight:
+        record()
     return counts
 
 
