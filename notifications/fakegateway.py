@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 import requests
 
 from enterprises.validators import MOBILE_RE
-from notifications.gateways.aliyun import rpc_signature
+from notifications.gateways.aliyun import pairs_signature, rpc_signature
 from notifications.gateways.tencent import tc3_authorization
 from notifications.sms import render, template_variables
 
@@ -370,8 +370,7 @@ def _aliyun_signed(raw: dict[str, str], secret: str) -> bool:
     """Check an RPC signature as Aliyun does. Fast path: the pairs as sent are already the canonical
     encoding (as our client sends them); otherwise decode and re-encode, which any valid client passes."""
     given = unquote_plus(raw.get("Signature", ""))
-    as_sent = "&".join(f"{k}={v}" for k, v in sorted(raw.items()) if k != "Signature")
-    if rpc_signature({}, secret, canonical=as_sent) == given:
+    if pairs_signature(sorted((k, v) for k, v in raw.items() if k != "Signature"), secret) == given:
         return True
     decoded = {unquote_plus(k): unquote_plus(v) for k, v in raw.items()}
     return rpc_signature(decoded, secret) == given

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from json.encoder import encode_basestring
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -54,18 +55,42 @@ def percent_encode(value: str) -> str:
     return value.encode().decode("latin-1").translate(_ESCAPES)
 
 
-def canonical_query(params: dict[str, str]) -> str:
-    """The sorted, encoded ``k=v&…`` string; also a valid form body for the same parameters."""
-    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()) if k != "Signature")
+def encoded_pairs(params: dict[str, str], *, encoded: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The parameters as sorted, percent-encoded (key, value) pairs, the canonical order of an RPC request;
+    ``encoded`` holds values already percent-encoded."""
+    pairs = [(percent_encode(k), percent_encode(v)) for k, v in params.items() if k != "Signature"]
+    pairs += (encoded or {}).items()
+    return sorted(pairs)
 
 
-def rpc_signature(params: dict[str, str], secret: str, method: str = "POST", canonical: str | None = None) -> str:
-    """The ``Signature`` of an RPC request: HMAC-SHA1 over the sorted, encoded parameters."""
-    canonical = canonical or canonical_query(params)
-    # Encoding the canonical string again only touches %, = and & (all else is unreserved by now).
-    encoded = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
-    digest = hmac.new(f"{secret}&".encode(), f"{method}&%2F&{encoded}".encode(), hashlib.sha1).digest()
+def pairs_signature(pairs: list[tuple[str, str]], secret: str, method: str = "POST") -> str:
+    """The ``Signature`` of an RPC request: HMAC-SHA1 over the canonical query, encoded once more. The
+    pairs are encoded already, so encoding again only turns % into %25 and the separators = and & into
+    %3D and %26: done per value rather than over the whole string, a few hundred kilobytes a second."""
+    canonical = "%26".join(f"{k}%3D{v.replace('%', '%25')}" for k, v in pairs)
+    digest = hmac.new(f"{secret}&".encode(), f"{method}&%2F&{canonical}".encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def rpc_signature(params: dict[str, str], secret: str, method: str = "POST") -> str:
+    """The ``Signature`` of an RPC request with these (unencoded) parameters."""
+    return pairs_signature(encoded_pairs(params), secret, method)
+
+
+def encoded_json_objects(items: list[dict[str, str]]) -> str:
+    """``percent_encode(json.dumps(items, ensure_ascii=False, separators=COMPACT))`` for a list of flat
+    objects of strings, assembled from encoded pieces: each distinct key or value is escaped and encoded
+    once (keys, a policy's title, a count repeat across a call's hundred messages)."""
+    memo: dict[str, str] = {}
+
+    def literal(text: str) -> str:
+        found = memo.get(text)
+        if found is None:
+            found = memo[text] = percent_encode(encode_basestring(text))
+        return found
+
+    objects = ("%2C".join(f"{literal(k)}%3A{literal(v)}" for k, v in item.items()) for item in items)
+    return "%5B%7B" + "%7D%2C%7B".join(objects) + "%7D%5D" if items else "%5B%5D"
 
 
 class AliyunGateway(Gateway):
@@ -81,7 +106,7 @@ class AliyunGateway(Gateway):
                 "SMS_BACKEND=aliyun 需要设置 SMS_ALIYUN_ACCESS_KEY_ID 与 SMS_ALIYUN_ACCESS_KEY_SECRET。"
             )
 
-    def _call(self, action: str, params: dict[str, str]) -> dict:
+    def _call(self, action: str, params: dict[str, str], encoded: dict[str, str] | None = None) -> dict:
         params = {
             "AccessKeyId": self.key_id,
             "Action": action,
@@ -94,8 +119,9 @@ class AliyunGateway(Gateway):
             "Version": API_VERSION,
             **params,
         }
-        canonical = canonical_query(params)
-        body = f"{canonical}&Signature={percent_encode(rpc_signature(params, self.secret, canonical=canonical))}"
+        pairs = encoded_pairs(params, encoded=encoded)
+        signature = percent_encode(pairs_signature(pairs, self.secret))
+        body = "&".join(f"{k}={v}" for k, v in pairs) + f"&Signature={signature}"
         return post(self.name, self.endpoint, data=body.encode(), headers=FORM)
 
     def send(self, messages: list[OutgoingSms], *, signature, template_code, call_id) -> list[SendResult]:
@@ -103,11 +129,12 @@ class AliyunGateway(Gateway):
             "PhoneNumberJson": json.dumps([m.mobile for m in messages], separators=COMPACT),
             "SignNameJson": json.dumps([signature] * len(messages), ensure_ascii=False, separators=COMPACT),
             "TemplateCode": template_code,
-            "TemplateParamJson": json.dumps([m.params for m in messages], ensure_ascii=False, separators=COMPACT),
             "OutId": call_id,
         }
+        # The one large parameter (a few hundred bytes a message), encoded as it is built.
+        encoded = {"TemplateParamJson": encoded_json_objects([m.params for m in messages])}
         try:
-            answer = self._call("SendBatchSms", params)
+            answer = self._call("SendBatchSms", params, encoded)
         except CallFailed as failed:
             return results_for(messages, failed.outcome, error=failed.reason)
         code = answer.get("Code", "")
