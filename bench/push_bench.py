@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
-from bench.table import print_table
+from bench.table import cpu_reference_ms, print_table
 from enterprises.demo import generate_enterprises
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.services import campaign_launch
@@ -26,6 +26,7 @@ ONE_TASK_PER_MESSAGE = 1_000  # messages/s, DOMAIN.md: one Celery task per messa
 
 def run() -> None:
     print(f"\n## push: {FIRMS:,} firms, one broad policy, launch → last SMS accepted by the fake platform")
+    reference = cpu_reference_ms()
     started = time.monotonic()
     generate_enterprises(count=FIRMS)
     print(f"[push] seeded {FIRMS:,} firms in {time.monotonic() - started:.0f} s (not timed below)")
@@ -89,3 +90,4 @@ def run() -> None:
           f"{stats['rejected_signatures']} signatures refused; {expected / total:,.0f} messages/s end to end. "
           f"One task per message (~{ONE_TASK_PER_MESSAGE:,}/s) would need "
           f"≈{expected / ONE_TASK_PER_MESSAGE / 60:.0f} min.")  # fmt: skip
+    print(f"CPU reference (bench.table.cpu_reference_ms): {reference} ms before, {cpu_reference_ms()} ms after.")

@@ -1,4 +1,6 @@
-"""Printing benchmark results as aligned text tables."""
+"""Printing benchmark results as aligned text tables, and a CPU reference to read them against."""
+
+import time
 
 
 def print_table(rows: list[tuple]) -> None:
@@ -11,3 +13,17 @@ def print_table(rows: list[tuple]) -> None:
         print("  ".join(cells))
         if n == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def cpu_reference_ms() -> float:
+    """Milliseconds of CPU for a fixed pure-Python loop (summing ten million integers), best of five.
+
+    Machines of one kind differ in speed from day to day (twofold has been seen here); printed beside a
+    result, it tells a slower machine from a slower program.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        sum(range(10_000_000))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)

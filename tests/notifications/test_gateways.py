@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 from notifications.fakegateway import Credentials, State, serve
 from notifications.gateways import Outcome, OutgoingSms, StuckSms, throttle
-from notifications.gateways.aliyun import AliyunGateway, encoded_json_objects, percent_encode, rpc_signature
+from notifications.gateways.aliyun import (
+    AliyunGateway,
+    encoded_json_objects,
+    encoded_json_strings,
+    percent_encode,
+    rpc_signature,
+)
 from notifications.gateways.tencent import TencentGateway, tc3_authorization
 
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
@@ -50,6 +56,8 @@ def test_the_batch_parameters_are_encoded_exactly_as_their_json_would_be(items):
     whole = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
     assert encoded_json_objects(items) == percent_encode(whole)
     assert json.loads(unquote(encoded_json_objects(items))) == items
+    texts = [v for item in items for v in item.values()]
+    assert encoded_json_strings(texts) == percent_encode(json.dumps(texts, ensure_ascii=False, separators=(",", ":")))
 
 
 def test_tencent_signature_matches_the_documented_example():
