@@ -389,11 +389,13 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                   SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, {token}, {length},
                          {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
                   FROM ({_bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
-                  JOIN enterprises_enterprise e ON e.id = b.enterprise_id
+                  -- the slice's range again: the planner does not carry it across the join, and would
+                  -- read the whole register for every slice
+                  JOIN enterprises_enterprise e ON e.id = b.enterprise_id AND e.id BETWEEN %s AND %s
                   {"ON CONFLICT (campaign_id, enterprise_id) DO NOTHING" if repeat else ""}
                   RETURNING id)
                 SELECT count(*), min(id), max(id) FROM written""",
-            [campaign.pk, *params, first_firm, last_firm],
+            [campaign.pk, *params, first_firm, last_firm, first_firm, last_firm],
         )
         written = cursor.fetchone()
         cursor.execute(
