@@ -30,6 +30,7 @@ from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, St
 from notifications.models import Campaign, Message
 from notifications.services import POLICY_TITLE_SQL, SHORT_NAME_SQL, link_maker, message_values
 from notifications.sms import template_params
+from portal.db import prepared
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
@@ -202,39 +203,51 @@ def record_results(results: list[SendResult], *, campaign_id: int, call_id: str)
     Returns messages per outcome and the campaign's status as of the write (cancelled: stop sending).
     One round trip: the statements travel together and run as one implicit transaction. The usual
     answer, one verdict for the whole call, finds its rows by the call id stamped on them when they were
-    taken (within their id block), so no list of ids travels or is parsed.
+    taken (within their id block), in a statement prepared once per connection, so no list of ids
+    travels and nothing is parsed again.
     """
     by_answer: dict[tuple[Outcome, str, str], list[SendResult]] = {}
     for result in results:
         by_answer.setdefault((result.outcome, result.gateway_id, result.error[:200]), []).append(result)
     sql, params = [], []
-    if len(by_answer) == 1:
-        (outcome, gateway_id, error), chosen = next(iter(by_answer.items()))
-        ids = [int(r.out_id) for r in chosen]
-        sql.append(
-            f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]} FROM (SELECT %s AS gateway_id, %s AS error) r
-                WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = 'sending'"""
-        )
-        params += [gateway_id, error, min(ids), max(ids), call_id]
-    else:
-        by_outcome: dict[Outcome, list[SendResult]] = {}
-        for result in results:
-            by_outcome.setdefault(result.outcome, []).append(result)
-        for outcome, chosen in by_outcome.items():
-            sql.append(
-                f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
-                    FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                    WHERE m.id = r.id AND m.status = 'sending'"""
-            )
-            params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
-    sql.append(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s")
     with connection.cursor() as cursor:
+        if len(by_answer) == 1:
+            (outcome, gateway_id, error), chosen = next(iter(by_answer.items()))
+            ids = [int(r.out_id) for r in chosen]
+            sql.append(prepared(cursor, f"sms_record_{outcome.name.lower()}", WHOLE_CALL_SQL[outcome], 5))
+            params += [gateway_id, error, min(ids), max(ids), call_id]
+        else:
+            sql += _record_each(results, params)
+        sql.append(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s")
         cursor.execute(";\n".join(sql), [*params, campaign_id])
         status = cursor.fetchone()[0]
     counts = Counter()
     for (outcome, _, _), chosen in by_answer.items():
         counts[outcome.value] += len(chosen)
     return counts, status
+
+
+WHOLE_CALL_SQL = {
+    outcome: f"""UPDATE {TABLE} m SET {change} FROM (SELECT %s::text AS gateway_id, %s::text AS error) r
+                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = 'sending'"""
+    for outcome, change in RESULT_UPDATES.items()
+}
+
+
+def _record_each(results: list[SendResult], params: list) -> list[str]:
+    """Statements (their parameters appended to ``params``) recording answers that differ within a call."""
+    by_outcome: dict[Outcome, list[SendResult]] = {}
+    for result in results:
+        by_outcome.setdefault(result.outcome, []).append(result)
+    sql = []
+    for outcome, chosen in by_outcome.items():
+        sql.append(
+            f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
+                FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
+                WHERE m.id = r.id AND m.status = 'sending'"""
+        )
+        params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
+    return sql
 
 
 def campaign_cancel(*, campaign: Campaign, user) -> int:
