@@ -74,11 +74,13 @@ def campaign_chunks(
     """Id ranges of the campaign's unsent messages (within ``id_range`` when given), ``size`` messages each."""
     size = size or chunk_size()
     first, last = id_range or (0, 2**63 - 1)
+    # Within a slice's id range, the range alone ("+ 0": as in the claim, not the campaign's whole index).
+    campaign = "campaign_id + 0" if id_range else "campaign_id"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
                   SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk
-                  FROM {TABLE} WHERE campaign_id = %s AND status = 'created' AND id BETWEEN %s AND %s) numbered
+                  FROM {TABLE} WHERE {campaign} = %s AND status = 'created' AND id BETWEEN %s AND %s) numbered
                 GROUP BY chunk ORDER BY 1""",
             [size, campaign_id, first, last],
         )

@@ -114,6 +114,15 @@ def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_se
     assert services.campaign_plan(campaign=campaign) == 0  # running twice sends nothing twice
 
 
+def test_a_firm_removed_from_the_register_takes_its_messages_and_ledger_with_it(push_setup):
+    campaign, firms, _ = push_setup
+    services.campaign_plan(campaign=campaign)
+    firms["ok"].delete()
+    assert not Message.objects.filter(campaign=campaign).exists()
+    assert not NotificationLedger.objects.filter(campaign=campaign).exists()
+    assert NotificationLedger.objects.filter(enterprise=firms["told"]).count() == 2  # other firms keep theirs
+
+
 @pytest.fixture
 def city(push_setup, monkeypatch):
     """Six more reachable firms, planned one firm per slice."""
