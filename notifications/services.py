@@ -215,16 +215,12 @@ def _length_sql(campaign: Campaign) -> str:
     """SQL for the length of each bundle's message, signature included: the template's own characters
     plus each placeholder's value length as often as it occurs (what _text_sql would render, unrendered)."""
     body = campaign.template.body
-    value_lengths = {
-        "企业简称": f"char_length({SHORT_NAME_SQL})",
-        "n": "char_length(cardinality(b.policy_ids)::text)",
-        "政策简称": "char_length(b.first_title)",
-        "link": str(len(message_link(campaign=campaign, token="x" * TOKEN_LENGTH))),  # tokens have one length
-    }
+    link_length = len(message_link(campaign=campaign, token="x" * TOKEN_LENGTH))  # tokens have one length
     fixed, terms = len(f"【{settings.SMS_SIGNATURE}】") + len(body), []
-    for placeholder, value_length in value_lengths.items():
+    for placeholder, (value, _) in _variables_sql(campaign).items():
         occurrences = body.count(f"{{{placeholder}}}")
         if occurrences:
+            value_length = link_length if placeholder == "link" else f"char_length({value})"
             fixed -= occurrences * len(f"{{{placeholder}}}")
             terms.append(f"{occurrences} * {value_length}")
     return f"({' + '.join([str(fixed), *terms])})"
