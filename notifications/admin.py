@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from enterprises.validators import mask_mobile
-from notifications import dispatch, selectors, services
+from notifications import audience, dispatch, selectors, services
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.sms import check_template
 
@@ -76,7 +76,7 @@ class CampaignAdmin(admin.ModelAdmin):
             if campaign.status in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
                 preview = services.campaign_preview(campaign=campaign)
                 extra_context["preview"] = preview
-                extra_context["exclusions"] = [(services.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
+                extra_context["exclusions"] = [(audience.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
             else:
                 extra_context["progress"] = selectors.campaign_progress(campaign=campaign)
         return super().change_view(request, object_id, form_url, extra_context)

@@ -1,16 +1,13 @@
-"""Planning a push: who gets one SMS about which policies, who is left out and why, set-based.
+"""Pushes, from staff's side: preview, launch, and the plan the workers write.
 
-The audience of each chosen policy comes from the matching index as a bitmap and is streamed into a
-temporary table of (firm, policy) pairs; exclusions (opted out, no valid mobile, already told about
-that policy, today's cap reached) are then each one SQL statement, whatever the number of firms.
-Bundles, messages (rendered, with links) and the ledger are written in committed slices, so sending
-begins while the rest of a city is still being planned.
+Who a push reaches comes from ``audience``, what each SMS says from ``content``. Planning writes the
+bundles, messages (with their links) and ledger rows in committed slices, so sending begins while the
+rest of a city is still being planned; ``dispatch`` sends them.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 import secrets
 import time
 from collections.abc import Callable
@@ -21,43 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from enterprises.validators import MOBILE_RE
-from matching.index import get_index
+from notifications.audience import bundles_sql, campaign_policies, filter_pairs, load_pairs
+from notifications.content import LINK_DAYS, TOKEN_BYTES, TOKEN_SQL, length_sql, text_sql
 from notifications.models import Campaign, Message, NotificationLedger
-from notifications.sms import (
-    TemplateCheck,
-    check_template,
-    segments,
-    segments_sql,
-    sms_length,
-)
-from policies.models import Policy
-
-MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
-LINK_DAYS = 90
-# A link token is 96 random bits as 16 URL-safe characters. A slice's tokens are cut from one string of
-# random bytes drawn in Python (the secrets module): PostgreSQL's own strong random source, as
-# gen_random_uuid() uses it, costs a system call per row, a tenth of what writing a message costs.
-TOKEN_BYTES = 12
-TOKEN_LENGTH = 16
-TOKEN_SQL = f"translate(encode(substr(%s::bytea, b.n * {TOKEN_BYTES} + 1, {TOKEN_BYTES}), 'base64'), '+/', '-_')"
-
-
-def campaign_policies(*, campaign: Campaign) -> list[Policy]:
-    """The policies a campaign pushes: those chosen, or everything published since the last push."""
-    published = Policy.objects.filter(status=Policy.Status.PUBLISHED)
-    if campaign.scope == Campaign.Scope.SELECTED:
-        return list(published.filter(campaigns=campaign).order_by("apply_end", "id"))
-    last = (
-        Campaign.objects.exclude(pk=campaign.pk)
-        .filter(status__in=[Campaign.Status.SENDING, Campaign.Status.COMPLETED])
-        .order_by("-launched_at")
-        .values_list("launched_at", flat=True)
-        .first()
-    )
-    if last:
-        published = published.filter(published_at__gt=last)
-    return list(published.order_by("apply_end", "id"))
+from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
 
 
 def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
@@ -65,27 +29,6 @@ def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
     return check_template(
         body=campaign.template.body, signature=settings.SMS_SIGNATURE, marketing=campaign.template.kind == "marketing"
     )
-
-
-def _load_pairs(policies: list[Policy], on: datetime.date) -> int:
-    """(firm, policy) pairs for every chosen policy's audience, from the bitmap index, into push_pairs."""
-    index = get_index()
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS push_pairs; CREATE TEMP TABLE push_pairs (enterprise_id bigint, "
-                       "policy_id bigint)")  # fmt: skip
-        total = 0
-        for policy in policies:
-            ids = index.audience(policy.audience_rule or {"all": []}, on)
-            buffer = io.StringIO()
-            suffix = f"\t{policy.pk}\n"
-            buffer.write(suffix.join(map(str, ids)))
-            if ids:
-                buffer.write(suffix)
-            buffer.seek(0)
-            cursor.copy_expert("COPY push_pairs (enterprise_id, policy_id) FROM STDIN", buffer)
-            total += len(ids)
-        cursor.execute("CREATE INDEX ON push_pairs (enterprise_id); ANALYZE push_pairs")
-    return total
 
 
 @dataclass
@@ -101,140 +44,6 @@ class Preview:
     cost_yuan: float = 0.0
 
 
-EXCLUSION_LABELS = {
-    "opted_out": "已退订短信",
-    "no_mobile": "无有效手机号",
-    "already_notified": "已通知过所选政策",
-    "daily_cap": "今日已达短信上限",
-}
-
-
-def _filter_pairs(campaign: Campaign, today_start: datetime.datetime) -> dict[str, int]:
-    """Remove excluded pairs from push_pairs, counting firms per reason (a firm counts once, first reason)."""
-    counts = {}
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS push_out; CREATE TEMP TABLE push_out (enterprise_id bigint PRIMARY KEY, "
-                       "reason text)")  # fmt: skip
-        steps = [
-            ("opted_out", "SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
-                          "ON e.id = p.enterprise_id WHERE e.sms_opt_out", []),
-            ("no_mobile", f"SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
-                          f"ON e.id = p.enterprise_id WHERE NOT ({MOBILE_SQL})", []),
-            ("daily_cap", "SELECT m.enterprise_id FROM notifications_message m WHERE m.created_at >= %s "
-                          "AND m.campaign_id <> %s AND m.status NOT IN ('cancelled', 'validation-failed') "
-                          "AND m.enterprise_id IN (SELECT enterprise_id FROM push_pairs) "
-                          "GROUP BY m.enterprise_id HAVING count(*) >= %s",
-             [today_start, campaign.pk, campaign.daily_cap]),
-        ]  # fmt: skip
-        for reason, sql, params in steps:
-            cursor.execute(f"INSERT INTO push_out SELECT id, %s FROM ({sql}) x(id) ON CONFLICT DO NOTHING",
-                           [reason, *params])  # fmt: skip
-            counts[reason] = cursor.rowcount
-        cursor.execute("DELETE FROM push_pairs p USING push_out o WHERE o.enterprise_id = p.enterprise_id")
-        if not campaign.force_reminder:
-            # Pairs already told; a firm is excluded for this reason only when nothing new is left for it.
-            # This campaign's own rows are an earlier, interrupted run of this plan, not an earlier push.
-            cursor.execute(
-                "CREATE TEMP TABLE push_told ON COMMIT DROP AS SELECT DISTINCT p.enterprise_id FROM push_pairs p "
-                "JOIN notifications_notificationledger l ON l.enterprise_id = p.enterprise_id "
-                "AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
-                [campaign.pk],
-            )
-            cursor.execute(
-                "DELETE FROM push_pairs p USING notifications_notificationledger l "
-                "WHERE l.enterprise_id = p.enterprise_id AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
-                [campaign.pk],
-            )
-            cursor.execute(
-                "SELECT count(*) FROM push_told t WHERE NOT EXISTS "
-                "(SELECT 1 FROM push_pairs p WHERE p.enterprise_id = t.enterprise_id)"
-            )
-            counts["already_notified"] = cursor.fetchone()[0]
-            cursor.execute("DROP TABLE push_told")
-        else:
-            counts["already_notified"] = 0
-    return counts
-
-
-def _bundles_sql(where: str = "") -> str:
-    """Per firm of push_pairs (those ``where`` allows): its policies, nearest deadline first, and the first
-    one's short title; ``n`` numbers the bundles from 0."""
-    return f"""
-        SELECT pp.enterprise_id,
-               array_agg(pp.policy_id ORDER BY p.apply_end NULLS LAST, p.id) AS policy_ids,
-               (array_agg({POLICY_TITLE_SQL} ORDER BY p.apply_end NULLS LAST, p.id))[1] AS first_title,
-               (row_number() OVER () - 1)::int AS n
-        FROM push_pairs pp JOIN policies_policy p ON p.id = pp.policy_id {where}
-        GROUP BY pp.enterprise_id"""
-
-
-FIXED_LINK_PATH = "/m"  # one URL for every firm; the firm signs in with its USCC and an SMS code
-
-
-# The variables as SQL over firm ``e`` and policy ``p``: planning counts lengths with them and sending
-# renders with their values, so the text billed is the text sent.
-SHORT_NAME_SQL = "COALESCE(NULLIF(e.short_name, ''), e.name)"
-POLICY_TITLE_SQL = "COALESCE(NULLIF(p.short_title, ''), left(p.title, 12))"
-
-
-def message_link(*, campaign: Campaign, token: str | None) -> str:
-    """The link in a firm's SMS: its own package page, or the one fixed address (sign in with USCC + code)."""
-    return link_maker(campaign)(token)
-
-
-def link_maker(campaign: Campaign) -> Callable[[str | None], str]:
-    """``message_link`` for the messages of one campaign, the settings read once (sending makes thousands)."""
-    fixed = settings.PORTAL_BASE_URL + FIXED_LINK_PATH
-    if campaign.link_mode == Campaign.LinkMode.FIXED:
-        return lambda token: fixed
-    base = f"{settings.PORTAL_BASE_URL}/b/"
-    return lambda token: base + token if token else fixed
-
-
-def message_values(*, short_name: str, count: int, first_title: str, link: str) -> dict:
-    """One message's template variables by vendor name (sms.VENDOR_NAMES), from the values SHORT_NAME_SQL
-    and POLICY_TITLE_SQL give."""
-    return {"name": short_name, "n": str(count), "policy": first_title, "link": link}
-
-
-def _variables_sql(campaign: Campaign) -> dict[str, tuple[str, list]]:
-    """SQL for each template variable of a bundle ``b`` of firm ``e`` (the link token is ``t.token``)."""
-    if campaign.link_mode == Campaign.LinkMode.FIXED:
-        link = ("%s", [message_link(campaign=campaign, token=None)])
-    else:
-        link = ("%s || t.token", [f"{settings.PORTAL_BASE_URL}/b/"])
-    return {
-        "企业简称": (SHORT_NAME_SQL, []),
-        "n": ("cardinality(b.policy_ids)::text", []),
-        "政策简称": ("b.first_title", []),
-        "link": link,
-    }
-
-
-def _length_sql(campaign: Campaign) -> str:
-    """SQL for the length of each bundle's message, signature included: the template's own characters
-    plus each placeholder's value length as often as it occurs (what _text_sql would render, unrendered)."""
-    body = campaign.template.body
-    link_length = len(message_link(campaign=campaign, token="x" * TOKEN_LENGTH))  # tokens have one length
-    fixed, terms = len(f"【{settings.SMS_SIGNATURE}】") + len(body), []
-    for placeholder, (value, _) in _variables_sql(campaign).items():
-        occurrences = body.count(f"{{{placeholder}}}")
-        if occurrences:
-            value_length = link_length if placeholder == "link" else f"char_length({value})"
-            fixed -= occurrences * len(f"{{{placeholder}}}")
-            terms.append(f"{occurrences} * {value_length}")
-    return f"({' + '.join([str(fixed), *terms])})"
-
-
-def _text_sql(campaign: Campaign) -> tuple[str, list]:
-    """SQL rendering the template for each bundle: one replace() per placeholder."""
-    expr, params = "%s", [campaign.template.body]
-    for placeholder, (value, value_params) in _variables_sql(campaign).items():
-        expr = f"replace({expr}, %s, {value})"
-        params += [f"{{{placeholder}}}", *value_params]
-    return expr, params
-
-
 def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
     """Everything staff need before launching: audience, who is excluded and why, samples, checks, cost."""
     preview = Preview()
@@ -246,13 +55,13 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
         preview.template_problems = [*check.problems, "没有可推送的已发布政策。"]
         return preview
     with transaction.atomic():
-        _load_pairs(policies, on)
+        load_pairs(policies, on)
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(DISTINCT enterprise_id) FROM push_pairs")
             preview.audience = cursor.fetchone()[0]
-        preview.excluded = _filter_pairs(campaign, _today_start())
+        preview.excluded = filter_pairs(campaign)
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS push_bundles; CREATE TEMP TABLE push_bundles AS {_bundles_sql()}; "
+            cursor.execute(f"DROP TABLE IF EXISTS push_bundles; CREATE TEMP TABLE push_bundles AS {bundles_sql()}; "
                            f"ANALYZE push_bundles")  # fmt: skip
             cursor.execute(
                 "SELECT COALESCE(r.name, '未知区域'), count(*) FROM push_bundles b "
@@ -266,7 +75,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
             )
             preview.by_policy = dict(cursor.fetchall())
             preview.recipients = sum(preview.by_region.values())
-            expr, params = _text_sql(campaign)
+            expr, params = text_sql(campaign)
             cursor.execute(
                 f"SELECT e.name, {expr}, cardinality(b.policy_ids) FROM push_bundles b "
                 f"JOIN enterprises_enterprise e ON e.id = b.enterprise_id "
@@ -277,7 +86,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
                 length = sms_length(text, settings.SMS_SIGNATURE)
                 preview.samples.append({"firm": name, "text": f"【{settings.SMS_SIGNATURE}】{text}", "length": length,
                                         "segments": segments(length), "policies": count})  # fmt: skip
-            length = _length_sql(campaign)
+            length = length_sql(campaign)
             cursor.execute(
                 f"SELECT COALESCE(sum({segments_sql(length)}), 0) FROM push_bundles b "
                 f"JOIN enterprises_enterprise e ON e.id = b.enterprise_id"
@@ -311,10 +120,10 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
             raise ValidationError(check.problems)
         policies = campaign_policies(campaign=campaign)
         clock = time.perf_counter()
-        pairs = _load_pairs(policies, timezone.localdate())
+        pairs = load_pairs(policies, timezone.localdate())
         seconds = {"audience": time.perf_counter() - clock}
         clock = time.perf_counter()
-        excluded = _filter_pairs(campaign, _today_start())
+        excluded = filter_pairs(campaign)
         seconds["exclusions"] = time.perf_counter() - clock
         if campaign.links_expire_at is None:  # links work from the first slice on
             campaign.links_expire_at = timezone.now() + datetime.timedelta(days=LINK_DAYS)
@@ -359,7 +168,7 @@ def _slice_end(*, after: int, pairs: int) -> int | None:
 
 def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[int, int | None, int | None]:
     """The messages and ledger rows of the bundles of firms first_firm..last_firm: (count, first id, last id)."""
-    length = _length_sql(campaign)
+    length = length_sql(campaign)
     with connection.cursor() as cursor:
         if campaign.link_mode == Campaign.LinkMode.PER_FIRM:
             cursor.execute(
@@ -384,7 +193,7 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                      gateway_id, error, attempts, created_at, open_count)
                   SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, {token}, {length},
                          {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
-                  FROM ({_bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
+                  FROM ({bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
                   -- the slice's range again: the planner does not carry it across the join, and would
                   -- read the whole register for every slice
                   JOIN enterprises_enterprise e ON e.id = b.enterprise_id AND e.id BETWEEN %s AND %s
@@ -439,8 +248,3 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
     if updated:
         transaction.on_commit(lambda: (mark_progress(campaign.pk), plan_campaign.delay(campaign.pk)))
     return campaign
-
-
-def _today_start() -> datetime.datetime:
-    now = timezone.localtime()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -2,23 +2,24 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from notifications.services import FIXED_LINK_PATH
+from notifications.content import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
 from portal.views import firm, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
 admin.site.site_title = "惠企直达"
 admin.site.index_title = "政策发布与推送管理"
 
-TOKEN = r"(?P<token>[A-Za-z0-9_-]{16})"
+TOKEN = rf"(?P<token>[A-Za-z0-9_-]{{{TOKEN_LENGTH}}})"
+LINK = LINK_PATH.lstrip("/")
 ACTION = r"(?P<action>react|rate)"
 
 portal_patterns = [
     path("", public.home, name="home"),
     path("policies/", public.policy_browse, name="policy-browse"),
     path("policies/<int:pk>/", public.policy_detail, name="policy-detail"),
-    re_path(rf"^b/{TOKEN}$", link.package_link, name="link"),
-    re_path(rf"^b/{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", link.link_policy_action, name="link-action"),
-    re_path(rf"^b/{TOKEN}/unsubscribe$", link.link_unsubscribe, name="link-unsubscribe"),
+    re_path(rf"^{LINK}{TOKEN}$", link.package_link, name="link"),
+    re_path(rf"^{LINK}{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", link.link_policy_action, name="link-action"),
+    re_path(rf"^{LINK}{TOKEN}/unsubscribe$", link.link_unsubscribe, name="link-unsubscribe"),
     path(FIXED_LINK_PATH.lstrip("/"), firm.fixed_link, name="fixed-link"),
     path("login/", firm.login, name="login"),
     path("logout/", firm.logout, name="logout"),

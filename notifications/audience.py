@@ -1,0 +1,132 @@
+"""Who a push reaches: every firm qualifying for a chosen policy, minus those left out, and why.
+
+The audience of each chosen policy comes from the matching index as a bitmap and is streamed into a
+temporary table of (firm, policy) pairs; exclusions (opted out, no valid mobile, already told about
+that policy, today's cap reached) are then each one SQL statement, whatever the number of firms.
+Preview and planning both start here, inside their own transaction (the tables are temporary).
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+from django.db import connection
+from django.utils import timezone
+
+from enterprises.validators import MOBILE_RE
+from matching.index import get_index
+from notifications.content import POLICY_TITLE_SQL
+from notifications.models import Campaign
+from policies.models import Policy
+
+MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
+
+EXCLUSION_LABELS = {
+    "opted_out": "已退订短信",
+    "no_mobile": "无有效手机号",
+    "already_notified": "已通知过所选政策",
+    "daily_cap": "今日已达短信上限",
+}
+
+
+def campaign_policies(*, campaign: Campaign) -> list[Policy]:
+    """The policies a campaign pushes: those chosen, or everything published since the last push."""
+    published = Policy.objects.filter(status=Policy.Status.PUBLISHED)
+    if campaign.scope == Campaign.Scope.SELECTED:
+        return list(published.filter(campaigns=campaign).order_by("apply_end", "id"))
+    last = (
+        Campaign.objects.exclude(pk=campaign.pk)
+        .filter(status__in=[Campaign.Status.SENDING, Campaign.Status.COMPLETED])
+        .order_by("-launched_at")
+        .values_list("launched_at", flat=True)
+        .first()
+    )
+    if last:
+        published = published.filter(published_at__gt=last)
+    return list(published.order_by("apply_end", "id"))
+
+
+def load_pairs(policies: list[Policy], on: datetime.date) -> int:
+    """(firm, policy) pairs for every chosen policy's audience, from the bitmap index, into push_pairs."""
+    index = get_index()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS push_pairs; CREATE TEMP TABLE push_pairs (enterprise_id bigint, "
+                       "policy_id bigint)")  # fmt: skip
+        total = 0
+        for policy in policies:
+            ids = index.audience(policy.audience_rule or {"all": []}, on)
+            buffer = io.StringIO()
+            suffix = f"\t{policy.pk}\n"
+            buffer.write(suffix.join(map(str, ids)))
+            if ids:
+                buffer.write(suffix)
+            buffer.seek(0)
+            cursor.copy_expert("COPY push_pairs (enterprise_id, policy_id) FROM STDIN", buffer)
+            total += len(ids)
+        cursor.execute("CREATE INDEX ON push_pairs (enterprise_id); ANALYZE push_pairs")
+    return total
+
+
+def filter_pairs(campaign: Campaign) -> dict[str, int]:
+    """Remove excluded pairs from push_pairs, counting firms per reason (a firm counts once, first reason)."""
+    counts = {}
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS push_out; CREATE TEMP TABLE push_out (enterprise_id bigint PRIMARY KEY, "
+                       "reason text)")  # fmt: skip
+        steps = [
+            ("opted_out", "SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
+                          "ON e.id = p.enterprise_id WHERE e.sms_opt_out", []),
+            ("no_mobile", f"SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
+                          f"ON e.id = p.enterprise_id WHERE NOT ({MOBILE_SQL})", []),
+            ("daily_cap", "SELECT m.enterprise_id FROM notifications_message m WHERE m.created_at >= %s "
+                          "AND m.campaign_id <> %s AND m.status NOT IN ('cancelled', 'validation-failed') "
+                          "AND m.enterprise_id IN (SELECT enterprise_id FROM push_pairs) "
+                          "GROUP BY m.enterprise_id HAVING count(*) >= %s",
+             [_today_start(), campaign.pk, campaign.daily_cap]),
+        ]  # fmt: skip
+        for reason, sql, params in steps:
+            cursor.execute(f"INSERT INTO push_out SELECT id, %s FROM ({sql}) x(id) ON CONFLICT DO NOTHING",
+                           [reason, *params])  # fmt: skip
+            counts[reason] = cursor.rowcount
+        cursor.execute("DELETE FROM push_pairs p USING push_out o WHERE o.enterprise_id = p.enterprise_id")
+        if not campaign.force_reminder:
+            # Pairs already told; a firm is excluded for this reason only when nothing new is left for it.
+            # This campaign's own rows are an earlier, interrupted run of this plan, not an earlier push.
+            cursor.execute(
+                "CREATE TEMP TABLE push_told ON COMMIT DROP AS SELECT DISTINCT p.enterprise_id FROM push_pairs p "
+                "JOIN notifications_notificationledger l ON l.enterprise_id = p.enterprise_id "
+                "AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
+                [campaign.pk],
+            )
+            cursor.execute(
+                "DELETE FROM push_pairs p USING notifications_notificationledger l "
+                "WHERE l.enterprise_id = p.enterprise_id AND l.policy_id = p.policy_id AND l.campaign_id <> %s",
+                [campaign.pk],
+            )
+            cursor.execute(
+                "SELECT count(*) FROM push_told t WHERE NOT EXISTS "
+                "(SELECT 1 FROM push_pairs p WHERE p.enterprise_id = t.enterprise_id)"
+            )
+            counts["already_notified"] = cursor.fetchone()[0]
+            cursor.execute("DROP TABLE push_told")
+        else:
+            counts["already_notified"] = 0
+    return counts
+
+
+def bundles_sql(where: str = "") -> str:
+    """Per firm of push_pairs (those ``where`` allows): its policies, nearest deadline first, and the first
+    one's short title; ``n`` numbers the bundles from 0."""
+    return f"""
+        SELECT pp.enterprise_id,
+               array_agg(pp.policy_id ORDER BY p.apply_end NULLS LAST, p.id) AS policy_ids,
+               (array_agg({POLICY_TITLE_SQL} ORDER BY p.apply_end NULLS LAST, p.id))[1] AS first_title,
+               (row_number() OVER () - 1)::int AS n
+        FROM push_pairs pp JOIN policies_policy p ON p.id = pp.policy_id {where}
+        GROUP BY pp.enterprise_id"""
+
+
+def _today_start() -> datetime.datetime:
+    """Midnight, local time: the per-firm daily cap counts messages since then."""
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
