@@ -2,9 +2,12 @@
 
 import datetime
 import re
+import threading
+import time
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from matching.index import reset_index
@@ -178,6 +181,53 @@ def test_cancelling_stops_planning_between_slices(city, monkeypatch):
     monkeypatch.setattr(services, "_write_slice", cancelled_after_the_first)
     assert services.campaign_plan(campaign=city) == 1
     assert Message.objects.filter(campaign=city).get().status == Message.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)  # the cancel runs on a connection of its own, so writes must commit
+def test_a_cancel_arriving_mid_slice_waits_for_it_then_cancels_its_messages_too(city, monkeypatch):
+    """Real concurrency: a cancel from another connection while a slice's transaction is open."""
+    write_slice, operator = services._write_slice, UserFactory(username="op", is_superuser=True)
+    cancelled = []
+
+    def cancel():
+        try:
+            cancelled.append(dispatch.campaign_cancel(campaign=city, user=operator))
+        finally:
+            connection.close()
+
+    canceller = threading.Thread(target=cancel)
+
+    def cancel_arrives_mid_slice(campaign, *args):
+        written = write_slice(campaign, *args)
+        if not canceller.is_alive() and not cancelled:  # the first slice, its messages not yet committed
+            canceller.start()
+            assert _waits_for_a_lock("notifications_campaign"), "the cancel should wait for the open slice"
+        return written
+
+    monkeypatch.setattr(services, "_write_slice", cancel_arrives_mid_slice)
+    assert services.campaign_plan(campaign=city) == 1  # no slice after the cancel
+    canceller.join(timeout=30)
+    assert cancelled == [1]  # the slice that was being written when the cancel came
+    assert set(Message.objects.filter(campaign=city).values_list("status", flat=True)) == {Message.Status.CANCELLED}
+    city.refresh_from_db()
+    assert city.status == Campaign.Status.CANCELLED
+
+
+def _waits_for_a_lock(table: str, seconds: float = 10) -> bool:
+    """Whether another backend is waiting for a lock while writing ``table`` (polled, up to ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # within a transaction, activity is read once
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                [f"%{table}%"],
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.05)
+    return False
 
 
 def test_a_later_push_of_the_same_policies_skips_firms_already_told_unless_forced(push_setup):
