@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-@dataclass
+@dataclass(kw_only=True)  # by name: a new field must not shift what the others mean
 class Faults:
     error_rate: float = 0.0  # share of calls answered with HTTP 503 (nothing recorded), at random
     error_every: int = 0  # or exactly every n-th send call answered with HTTP 503

@@ -58,11 +58,11 @@ class Command(BaseCommand):
             receipt_urls=receipt_urls,
             outbox=Path(options["outbox"]) if options["outbox"] else None,
             faults=Faults(
-                options["error_rate"],
-                options["timeout_rate"],
-                options["timeout_seconds"],
-                options["latency_ms"],
-                options["duplicate_receipts"],
+                error_rate=options["error_rate"],
+                timeout_rate=options["timeout_rate"],
+                timeout_seconds=options["timeout_seconds"],
+                latency_ms=options["latency_ms"],
+                duplicate_receipts=options["duplicate_receipts"],
             ),
         )
         server, stop = serve(state, options["host"], options["port"])
