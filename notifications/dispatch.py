@@ -282,17 +282,19 @@ def reconcile_stuck(now: datetime.datetime | None = None, limit: int = 2000) -> 
     if not stuck:
         return report
     known = get_gateway().accepted(stuck) or {}
+    changes = {
+        True: {"status": Message.Status.SENT, "error": ""},
+        False: {"status": Message.Status.CREATED},
+        None: {"status": Message.Status.TECHNICAL_FAILURE, "error": "网关超时且无法确认是否已发送"},
+    }
+    decided: dict[bool | None, list[str]] = {}
     for sms in stuck:
         verdict = known.get(sms.out_id)
-        if verdict is True:
-            change = {"status": Message.Status.SENT, "error": ""}
-        elif verdict is False:
-            change = {"status": Message.Status.CREATED}
-        elif sms.sent_at < now - GIVE_UP_AFTER:
-            change = {"status": Message.Status.TECHNICAL_FAILURE, "error": "网关超时且无法确认是否已发送"}
-        else:
-            continue
-        report[change["status"]] += Message.objects.filter(pk=sms.out_id, status=Message.Status.SENDING).update(
+        if verdict is not None or sms.sent_at < now - GIVE_UP_AFTER:  # undecided: ask again next round
+            decided.setdefault(verdict, []).append(sms.out_id)
+    for verdict, out_ids in decided.items():  # one statement per verdict, however many were stuck
+        change = changes[verdict]
+        report[change["status"]] += Message.objects.filter(pk__in=out_ids, status=Message.Status.SENDING).update(
             **change
         )
     return report
