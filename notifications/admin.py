@@ -43,8 +43,8 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     autocomplete_fields = ["policies"]
     fields = ["name", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at",
-              "status", "launched_by", "launched_at"]  # fmt: skip
-    readonly_fields = ["status", "launched_by", "launched_at"]
+              "status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]  # fmt: skip
+    readonly_fields = ["status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -62,6 +62,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
         return [
             path("<int:pk>/launch/", view(self.launch_view, post=True), name="notifications_campaign_launch"),
+            path("<int:pk>/approve/", view(self.approve_view, post=True), name="notifications_campaign_approve"),
+            path("<int:pk>/send-back/", view(self.send_back_view, post=True), name="notifications_campaign_send_back"),
             path("<int:pk>/cancel/", view(self.cancel_view, post=True), name="notifications_campaign_cancel"),
             path("<int:pk>/progress/", view(self.progress_view), name="notifications_campaign_progress"),
             *super().get_urls(),
@@ -73,7 +75,11 @@ class CampaignAdmin(admin.ModelAdmin):
         if campaign is not None:
             extra_context["campaign"] = campaign
             extra_context["can_launch"] = request.user.has_perm("notifications.launch_campaign")
-            if campaign.status in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+            extra_context["needs_approval"] = settings.SMS_LAUNCH_APPROVAL
+            extra_context["can_approve"] = (
+                request.user.has_perm("notifications.approve_campaign") and campaign.launched_by_id != request.user.pk
+            )
+            if campaign.status in {Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL, Campaign.Status.SCHEDULED}:
                 preview = services.campaign_preview(campaign=campaign)
                 extra_context["preview"] = preview
                 extra_context["exclusions"] = [(audience.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
@@ -82,17 +88,37 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def launch_view(self, request, pk):
+        campaign = self._act(request, pk, services.campaign_launch)
+        if campaign is not None:
+            waiting = campaign.status == Campaign.Status.AWAITING_APPROVAL
+            done = "已提交复核，另一位复核人确认后开始推送。" if waiting else "已发起推送，后台正在生成并发送短信。"
+            self.message_user(request, done, messages.SUCCESS)
+        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+
+    def approve_view(self, request, pk):
+        if self._act(request, pk, services.campaign_approve) is not None:
+            self.message_user(request, "已复核通过，推送按计划开始。", messages.SUCCESS)
+        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+
+    def send_back_view(self, request, pk):
+        def send_back(*, campaign, user):
+            return services.campaign_send_back(campaign=campaign, user=user, reason=request.POST.get("reason", ""))
+
+        if self._act(request, pk, send_back) is not None:
+            self.message_user(request, "已退回发起人修改。", messages.SUCCESS)
+        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+
+    def _act(self, request, pk, service) -> Campaign | None:
+        """Run a state change as the signed-in user; its refusal becomes a message, and None is returned."""
         campaign = get_object_or_404(Campaign, pk=pk)
         try:
-            services.campaign_launch(campaign=campaign, user=request.user)
+            return service(campaign=campaign, user=request.user)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
         except ValidationError as exc:
             for problem in exc.messages:
                 self.message_user(request, problem, messages.ERROR)
-        else:
-            self.message_user(request, "已发起推送，后台正在生成并发送短信。", messages.SUCCESS)
-        return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
+        return None
 
     def cancel_view(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)

@@ -31,6 +31,7 @@ class SmsTemplate(models.Model):
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
+        AWAITING_APPROVAL = "approval", "待复核"
         SCHEDULED = "scheduled", "已排期"
         PLANNING = "planning", "生成短信中"
         SENDING = "sending", "发送中"
@@ -61,6 +62,12 @@ class Campaign(models.Model):
         "auth.User", verbose_name="发起人", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
     launched_at = models.DateTimeField("发起时间", null=True, blank=True)
+    # With SMS_LAUNCH_APPROVAL on, a launch waits for a second person (复核) before anything is planned.
+    approved_by = models.ForeignKey(
+        "auth.User", verbose_name="复核人", null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    approved_at = models.DateTimeField("复核时间", null=True, blank=True)
+    review_note = models.CharField("退回原因", max_length=200, blank=True)
     planned_at = models.DateTimeField("短信生成时间", null=True, blank=True)
     links_expire_at = models.DateTimeField("链接过期时间", null=True, blank=True)
     plan_report = models.JSONField(
@@ -72,7 +79,7 @@ class Campaign(models.Model):
         verbose_name = "推送批次"
         verbose_name_plural = "推送批次"
         ordering = ["-created_at"]
-        permissions = [("launch_campaign", "可发起短信推送")]
+        permissions = [("launch_campaign", "可发起短信推送"), ("approve_campaign", "可复核短信推送")]
 
     def __str__(self) -> str:
         return self.name

@@ -115,9 +115,7 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     started = time.perf_counter()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        check = campaign_template_check(campaign=campaign)
-        if not check.ok:
-            raise ValidationError(check.problems)
+        _check_template(campaign)
         policies = campaign_policies(campaign=campaign)
         clock = time.perf_counter()
         pairs = load_pairs(policies, timezone.localdate())
@@ -217,21 +215,68 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
     """Start a push, now or at its scheduled time: workers plan the messages and send them.
 
     Needs the push permission; only a draft can be launched. Sending waits for the end of quiet hours.
+    With SMS_LAUNCH_APPROVAL on, the launch waits for a second person's approval (campaign_approve).
     """
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有发起短信推送的权限。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
+    _check_template(campaign)
+    campaign.launched_by, campaign.launched_at, campaign.review_note = user, timezone.now(), ""
+    if settings.SMS_LAUNCH_APPROVAL:
+        campaign.status = Campaign.Status.AWAITING_APPROVAL
+        campaign.save(update_fields=["status", "launched_by", "launched_at", "review_note"])
+        return campaign
+    campaign.save(update_fields=["launched_by", "launched_at", "review_note"])
+    return _go(campaign)
+
+
+@transaction.atomic
+def campaign_approve(*, campaign: Campaign, user) -> Campaign:
+    """The second person's yes: the push goes ahead as launched (now, or at its scheduled time)."""
+    campaign = _awaiting_review(campaign, user)
+    if campaign.launched_by_id == user.pk:
+        raise PermissionDenied("发起人不能复核自己发起的推送，请由另一位复核人确认。")
+    _check_template(campaign)  # the template may have been edited since the launch
+    campaign.approved_by, campaign.approved_at = user, timezone.now()
+    campaign.save(update_fields=["approved_by", "approved_at"])
+    return _go(campaign)
+
+
+@transaction.atomic
+def campaign_send_back(*, campaign: Campaign, user, reason: str) -> Campaign:
+    """The second person's no: back to a draft, with the reason for the one who launched it."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("退回时请填写原因。")
+    campaign = _awaiting_review(campaign, user)
+    campaign.status, campaign.review_note = Campaign.Status.DRAFT, reason[:200]
+    campaign.save(update_fields=["status", "review_note"])
+    return campaign
+
+
+def _awaiting_review(campaign: Campaign, user) -> Campaign:
+    if not user.has_perm("notifications.approve_campaign"):
+        raise PermissionDenied("您没有复核短信推送的权限。")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.AWAITING_APPROVAL:
+        raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，无需复核。")
+    return campaign
+
+
+def _check_template(campaign: Campaign) -> None:
     check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
-    campaign.launched_by, campaign.launched_at = user, timezone.now()
+
+
+def _go(campaign: Campaign) -> Campaign:
+    """A launched (and, where required, approved) push: planned now, or by the watchdog at its time."""
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
-        campaign.status = Campaign.Status.SCHEDULED  # the watchdog starts it when the time comes
-        campaign.save(update_fields=["status", "launched_by", "launched_at"])
+        campaign.status = Campaign.Status.SCHEDULED
+        campaign.save(update_fields=["status"])
         return campaign
-    campaign.save(update_fields=["launched_by", "launched_at"])
     return campaign_start(campaign=campaign)
 
 
@@ -242,7 +287,8 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
     from notifications.tasks import plan_campaign
 
     updated = Campaign.objects.filter(
-        pk=campaign.pk, status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED]
+        pk=campaign.pk,
+        status__in=[Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL, Campaign.Status.SCHEDULED],
     ).update(status=Campaign.Status.PLANNING)
     campaign.refresh_from_db()
     if updated:

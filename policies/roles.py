@@ -5,6 +5,8 @@ from __future__ import annotations
 EDITOR = "政策编辑"
 REVIEWER = "政策审核"
 ADMINISTRATOR = "系统管理员"
+PUSH_OPERATOR = "推送操作员"
+PUSH_APPROVER = "推送复核"
 
 _READ_REFERENCE = [
     "policies.view_region",
@@ -34,6 +36,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "policies.withdraw_policy",
         "policies.view_policyattachment",
         *_READ_REFERENCE,
+    ],
+    # Pushes: one person prepares and launches, another approves (when SMS_LAUNCH_APPROVAL is on).
+    PUSH_OPERATOR: [
+        "notifications.add_campaign",
+        "notifications.change_campaign",
+        "notifications.view_campaign",
+        "notifications.launch_campaign",
+        "notifications.view_smstemplate",
+        "notifications.view_message",
+        "policies.view_policy",
+    ],
+    PUSH_APPROVER: [
+        "notifications.view_campaign",
+        "notifications.approve_campaign",
+        "notifications.view_smstemplate",
+        "notifications.view_message",
+        "policies.view_policy",
     ],
 }
 # Administrators hold every permission of the project's own apps and manage staff accounts.

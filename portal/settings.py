@@ -231,6 +231,8 @@ SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)  # seconds to wai
 SMS_TASK_CHUNK = env.int("SMS_TASK_CHUNK", default=1000)  # messages per send task (whole gateway calls)
 SMS_STUCK_AFTER = env.int("SMS_STUCK_AFTER", default=600)  # seconds before the watchdog steps in
 SMS_WATCHDOG_SECONDS = env.float("SMS_WATCHDOG_SECONDS", default=60.0)
+# Four eyes: a launched push waits until a second person with the approval permission agrees.
+SMS_LAUNCH_APPROVAL = env.bool("SMS_LAUNCH_APPROVAL", default=False)
 SMS_UNIT_PRICE_FEN = env.int("SMS_UNIT_PRICE_FEN", default=4)  # per billed segment, for the preview's estimate
 # Enterprise sign-in codes go out through the same gateway, with their own registered notice template.
 SMS_LOGIN_TEMPLATE = env("SMS_LOGIN_TEMPLATE", default="SMS_LOGIN")

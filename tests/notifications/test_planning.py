@@ -15,6 +15,7 @@ from notifications import dispatch, selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
+from policies.roles import PUSH_APPROVER, PUSH_OPERATOR
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
@@ -308,6 +309,60 @@ def test_launching_needs_the_push_permission_and_happens_once(push_setup, editor
     assert campaign.status == Campaign.Status.PLANNING and campaign.launched_by == operator
     with pytest.raises(ValidationError, match="不能再次发起"):
         services.campaign_launch(campaign=campaign, user=operator)
+
+
+@pytest.fixture
+def four_eyes(push_setup, settings):
+    """Approval switched on: the campaign, a push operator and a push approver."""
+    settings.SMS_LAUNCH_APPROVAL = True
+    operator = UserFactory(username="operator", role=PUSH_OPERATOR)
+    return push_setup[0], operator, UserFactory(username="approver", role=PUSH_APPROVER)
+
+
+def test_with_approval_on_a_launch_waits_for_a_second_person(four_eyes, django_capture_on_commit_callbacks):
+    campaign, operator, approver = four_eyes
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.campaign_launch(campaign=campaign, user=operator)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL and not queued  # nothing planned yet
+    with pytest.raises(PermissionDenied, match="没有复核短信推送的权限"):
+        services.campaign_approve(campaign=campaign, user=UserFactory(username="colleague", role=PUSH_OPERATOR))
+    both = UserFactory(username="both", role=PUSH_APPROVER)
+    both.groups.add(operator.groups.get())
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
+    services.campaign_launch(campaign=campaign, user=both)
+    with pytest.raises(PermissionDenied, match="发起人不能复核自己发起的推送"):
+        services.campaign_approve(campaign=campaign, user=both)  # holding both permissions is not enough
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.campaign_approve(campaign=campaign, user=approver)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PLANNING and len(queued) == 1
+    assert (campaign.launched_by, campaign.approved_by) == (both, approver) and campaign.approved_at
+    with pytest.raises(ValidationError, match="无需复核"):
+        services.campaign_approve(campaign=campaign, user=approver)
+
+
+def test_an_approver_sends_a_launch_back_with_a_reason(four_eyes, client):
+    campaign, operator, approver = four_eyes
+    services.campaign_launch(campaign=campaign, user=operator)
+    page = f"/admin/notifications/campaign/{campaign.pk}/change/"
+    client.force_login(operator)
+    body = client.get(page).content.decode()
+    assert "等待复核" in body and "复核通过" not in body  # the one who launched cannot approve
+    client.post(f"/admin/notifications/campaign/{campaign.pk}/approve/")  # nor by a hand-made POST
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+    client.force_login(approver)
+    body = client.get(page).content.decode()
+    assert "复核通过，开始推送（1 家企业）" in body and "退回修改" in body
+    response = client.post(f"/admin/notifications/campaign/{campaign.pk}/send-back/", {"reason": " "}, follow=True)
+    assert "退回时请填写原因" in response.content.decode()
+    client.post(f"/admin/notifications/campaign/{campaign.pk}/send-back/", {"reason": "请改为通知类模板"})
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.review_note) == (Campaign.Status.DRAFT, "请改为通知类模板")
+    client.force_login(operator)
+    body = client.get(page).content.decode()
+    assert "复核退回：请改为通知类模板" in body and "提交复核（1 家企业）" in body
 
 
 def test_the_sql_segment_rule_agrees_with_python_at_every_length():

@@ -48,3 +48,7 @@ def test_roles_exist_with_server_side_permissions():
     reviewer = set(Group.objects.get(name="政策审核").permissions.values_list("codename", flat=True))
     assert "submit_policy" in editor and "review_policy" not in editor
     assert "review_policy" in reviewer and "withdraw_policy" in reviewer
+    operator = set(Group.objects.get(name="推送操作员").permissions.values_list("codename", flat=True))
+    approver = set(Group.objects.get(name="推送复核").permissions.values_list("codename", flat=True))
+    assert "launch_campaign" in operator and "approve_campaign" not in operator  # four eyes: two people
+    assert "approve_campaign" in approver and "launch_campaign" not in approver

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
-from policies.roles import ADMINISTRATOR, EDITOR, REVIEWER
+from policies.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER
 
 ACCOUNTS = [
     ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),
     ("editor", EDITOR, False, "政策编辑（起草、提交审核，不能发布）"),
     ("reviewer", REVIEWER, False, "政策审核（审核发布、退回、撤回）"),
+    ("operator", PUSH_OPERATOR, False, "推送操作员（创建并发起短信推送）"),
+    ("approver", PUSH_APPROVER, False, "推送复核（开启 SMS_LAUNCH_APPROVAL 时复核推送）"),
 ]
 
 
