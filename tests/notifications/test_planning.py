@@ -185,7 +185,7 @@ def test_cancelling_stops_planning_between_slices(city, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)  # the cancel runs on a connection of its own, so writes must commit
-def test_a_cancel_arriving_mid_slice_waits_for_it_then_cancels_its_messages_too(city, monkeypatch):
+def test_a_cancel_arriving_mid_slice_waits_for_it_then_cancels_its_messages_too(committed_db, city, monkeypatch):
     """Real concurrency: a cancel from another connection while a slice's transaction is open."""
     write_slice, operator = services._write_slice, UserFactory(username="op", is_superuser=True)
     cancelled = []
