@@ -10,6 +10,7 @@ from django.db import connection
 
 from policies import reference_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
+from portal.celery import app
 from portal.processes import child_env
 from tests.factories import UserFactory
 
@@ -74,6 +75,14 @@ def fresh_matching():
     reset_index()
     selectors.reset_caches()
     portal_selectors.reset_caches()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the calling thread (a request, a service), as a worker would run them just after."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture

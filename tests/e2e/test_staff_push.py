@@ -9,19 +9,10 @@ from playwright.sync_api import expect
 from notifications.models import Campaign, Message, SmsTemplate
 from policies.models import Policy
 from policies.roles import PUSH_APPROVER, PUSH_OPERATOR
-from portal.celery import app
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.slow
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
-
-
-@pytest.fixture
-def eager_tasks():
-    """Planning and sending run inside the approving request, as a worker would run them just after."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def signed_in(browser, base_url: str, username: str, next_path: str):
@@ -37,6 +28,7 @@ def signed_in(browser, base_url: str, username: str, next_path: str):
 def test_a_push_launched_by_one_person_starts_when_a_second_approves(
     live_server, browser, demo_city, shots, settings, eager_tasks
 ):
+    """Planning and sending run inside the approving request (eager tasks), as a worker would just after."""
     settings.SMS_LAUNCH_APPROVAL = True
     settings.PORTAL_BASE_URL = live_server.url
     UserFactory(username="operator", role=PUSH_OPERATOR)

@@ -11,7 +11,6 @@ from notifications import dispatch, services, tasks
 from notifications.gateways.local import FileGateway
 from notifications.models import Campaign, Message, SmsTemplate
 from policies.models import Policy
-from portal.celery import app
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
@@ -19,9 +18,8 @@ SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 @pytest.fixture
-def night_push(settings, monkeypatch, tmp_path):
+def night_push(settings, monkeypatch, tmp_path, eager_tasks):
     settings.SMS_QUIET_HOURS = (21, 8)
-    app.conf.task_always_eager = True
     outbox = FileGateway(tmp_path / "outbox.jsonl")
     monkeypatch.setattr(dispatch, "get_gateway", lambda: outbox)
     template = SmsTemplate.objects.create(name="政策包", code="SMS_1", body="您有{n}条政策，详见 {link} 拒收请回复R")
@@ -30,8 +28,7 @@ def night_push(settings, monkeypatch, tmp_path):
         EnterpriseFactory(contact_mobile=f"1390000000{i}")
     campaign = Campaign.objects.create(name="夜间发起", template=template)
     campaign.policies.set([policy])
-    yield campaign, outbox
-    app.conf.task_always_eager = False
+    return campaign, outbox
 
 
 def sent_lines(outbox) -> list[dict]:

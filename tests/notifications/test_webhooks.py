@@ -9,18 +9,10 @@ from enterprises.models import Enterprise
 from notifications import services
 from notifications.models import Campaign, InboundSms, Message, SmsTemplate
 from policies.models import Policy
-from portal.celery import app
 from tests.factories import EnterpriseFactory, PolicyFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching", "eager_tasks")]
 BODY = "{企业简称}：您有{n}条惠企政策可申报，详见 {link} 拒收请回复R"
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture
