@@ -219,7 +219,7 @@ def record_results(results: list[SendResult], *, campaign_id: int, call_id: str)
             sql.append(prepared(cursor, f"sms_record_{outcome.name.lower()}", WHOLE_CALL_SQL[outcome], 5))
             params += [gateway_id, error, min(ids), max(ids), call_id]
         else:
-            sql += _record_each(results, params)
+            sql += _record_each(by_answer, params)
         sql.append(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s")
         cursor.execute(";\n".join(sql), [*params, campaign_id])
         status = cursor.fetchone()[0]
@@ -236,19 +236,21 @@ WHOLE_CALL_SQL = {
 }
 
 
-def _record_each(results: list[SendResult], params: list) -> list[str]:
-    """Statements (their parameters appended to ``params``) recording answers that differ within a call."""
-    by_outcome: dict[Outcome, list[SendResult]] = {}
-    for result in results:
-        by_outcome.setdefault(result.outcome, []).append(result)
+def _record_each(by_answer: dict[tuple[Outcome, str, str], list[SendResult]], params: list) -> list[str]:
+    """Statements (their parameters appended to ``params``) recording answers that differ within a call:
+    one per outcome, over the groups record_results made (same outcome, gateway id and error)."""
+    by_outcome: dict[Outcome, list[tuple[int, str, str]]] = {}
+    for (outcome, gateway_id, error), chosen in by_answer.items():
+        by_outcome.setdefault(outcome, []).extend((int(r.out_id), gateway_id, error) for r in chosen)
     sql = []
-    for outcome, chosen in by_outcome.items():
+    for outcome, rows in by_outcome.items():
         sql.append(
             f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
                 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
                 WHERE m.id = r.id AND m.status = 'sending'"""
         )
-        params += [[int(r.out_id) for r in chosen], [r.gateway_id for r in chosen], [r.error[:200] for r in chosen]]
+        ids, gateway_ids, errors = zip(*rows, strict=True)
+        params += [list(ids), list(gateway_ids), list(errors)]
     return sql
 
 
