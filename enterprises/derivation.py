@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from core.db import copy_rows
 from enterprises.models import Enterprise, SizeStandard, TagRule
-from portal.db import copy_rows
 
 FIRMS = Enterprise._meta.db_table
 SIZE_ORDER = ("large", "medium", "small")

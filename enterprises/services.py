@@ -20,6 +20,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.db import foreign_keys_validated_once
 from enterprises.derivation import Rules, derived_tags_refresh
 from enterprises.importing.columns import map_headers
 from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge, stage_line
@@ -28,7 +29,6 @@ from enterprises.importing.rows import RowError, RowValidator
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
 from matching import freshness
 from policies.models import Region
-from portal.db import foreign_keys_validated_once
 
 # Files above this size (about 10,000 rows) are merged with foreign keys checked once per load
 # instead of once per row. The price is an exclusive lock on the register while that import runs.

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 
-import redis
-from django.conf import settings
 from django.db import transaction
+
+from core.redis import client, key
 
 LOG_LENGTH = 1000
 MAX_IDS = 20_000  # above this an announcement means "rebuild": re-reading would cost more
@@ -26,19 +25,12 @@ return g
 """
 
 
-@cache
-def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
 REGISTER = "register"  # enterprises and their tags
 POLICIES = "policies"  # published policies and their rules
 
 
 def _keys(channel: str = REGISTER) -> tuple[str, str]:
-    # One namespace per database, so a demo, the tests and a benchmark sharing a Redis never mix.
-    name = settings.DATABASES["default"]["NAME"]
-    return f"matching:{name}:{channel}:generation", f"matching:{name}:{channel}:changes"
+    return key("matching", channel, "generation"), key("matching", channel, "changes")
 
 
 def announce(ids: Iterable[int] | None) -> int:
@@ -47,7 +39,7 @@ def announce(ids: Iterable[int] | None) -> int:
     payload = "*" if ids is None or len(ids) > MAX_IDS else ",".join(map(str, ids))
     if payload == "":
         return current_generation()
-    return int(_client().eval(_ANNOUNCE, 2, *_keys(), payload, LOG_LENGTH))
+    return int(client().eval(_ANNOUNCE, 2, *_keys(), payload, LOG_LENGTH))
 
 
 def announce_on_commit(ids: Iterable[int] | None) -> None:
@@ -56,7 +48,7 @@ def announce_on_commit(ids: Iterable[int] | None) -> None:
 
 
 def current_generation(channel: str = REGISTER) -> int:
-    return int(_client().get(generation_key(channel)) or 0)
+    return int(client().get(generation_key(channel)) or 0)
 
 
 def generation_key(channel: str = REGISTER) -> str:
@@ -66,7 +58,7 @@ def generation_key(channel: str = REGISTER) -> str:
 
 def announce_policies_on_commit() -> None:
     """Any policy changed: processes reload their list of open policies."""
-    transaction.on_commit(lambda: _client().incr(_keys(POLICIES)[0]))
+    transaction.on_commit(lambda: client().incr(_keys(POLICIES)[0]))
 
 
 @dataclass
@@ -78,11 +70,11 @@ class News:
 
 def changes_since(generation: int) -> News:
     gen_key, log_key = _keys()
-    current = int(_client().get(gen_key) or 0)
+    current = int(client().get(gen_key) or 0)
     if current == generation:
         return News(current)
     entries = []
-    for raw in _client().lrange(log_key, 0, -1):
+    for raw in client().lrange(log_key, 0, -1):
         number, _, payload = raw.decode().partition(":")
         if int(number) > generation:
             entries.append((int(number), payload))

@@ -26,11 +26,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from core.db import prepared
 from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, link_maker, message_values
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
 from notifications.models import Campaign, Message
 from notifications.sms import template_params
-from portal.db import prepared
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, Value
 from django.utils import timezone
 
+from core.db import execute_prepared
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching import freshness
 from matching import selectors as matching
@@ -20,7 +21,6 @@ from matching.rules import Facts
 from notifications.models import Campaign, Message, link_usable
 from policies import selectors as policy_selectors
 from policies.models import Policy, PolicyLabel
-from portal.db import execute_prepared
 from portal.models import LabelSubscription, PolicyRating, PolicyReaction, TagCorrection
 
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from redis.exceptions import RedisError
 
+from core import redis as shared_redis
+from core.redis import key
 from enterprises.models import Enterprise, PortraitTag
 from enterprises.services import enterprise_tag_correct
 from enterprises.validators import mask_mobile, validate_uscc
@@ -50,7 +52,7 @@ def _code_hash(code_id: int, code: str) -> str:
 
 def _limit(item, *key: str) -> bool:
     """One more hit within the limit? Shared by every web process through Redis, one namespace per database."""
-    return limiter().hit(item, "login", connection.settings_dict["NAME"], *key)
+    return limiter().hit(item, "login", *key)
 
 
 def login_code_send(*, uscc: str, ip: str | None) -> str:
@@ -101,7 +103,7 @@ def login_code_check(*, uscc: str, code: str, ip: str | None) -> Enterprise:
     if firm is None:
         raise wrong
     lock = RateLimitItemPerHour(LOCK_AFTER)
-    wrong_key = ("login", connection.settings_dict["NAME"], "wrong", str(firm.pk))
+    wrong_key = ("login", "wrong", str(firm.pk))
     if limiter().get_window_stats(lock, *wrong_key).remaining == 0:
         raise LoginRefused("验证码错误次数过多，已暂时锁定，请 1 小时后再试。")
     with transaction.atomic():
@@ -130,8 +132,7 @@ def package_link_revoke(*, message: Message, user) -> None:
 
 
 def _opens_keys() -> tuple[str, str]:
-    db = connection.settings_dict["NAME"]
-    return f"link:opens:{db}", f"link:first-open:{db}"
+    return key("link", "opens"), key("link", "first-open")
 
 
 SYNC_SECONDS = 1.0  # how long openings wait in a process before going to Redis
@@ -163,7 +164,7 @@ def _sync_opens() -> int | None:
         _local.update(counts=Counter(), firsts={}, synced=time.time())
     counts_key, firsts_key = _opens_keys()
     try:
-        pipe = freshness._client().pipeline(transaction=False)
+        pipe = shared_redis.client().pipeline(transaction=False)
         for message_id, n in counts.items():
             pipe.hincrby(counts_key, message_id, n)
         for message_id, first in firsts.items():
@@ -196,7 +197,7 @@ def link_opens_flush() -> int:
     """Move buffered link openings to their messages, set-based; returns how many messages were updated."""
     _sync_opens()  # this process's own first
     counts, firsts = _opens_keys()
-    client = freshness._client()
+    client = shared_redis.client()
     taking = f"{counts}:flushing:{secrets.token_hex(4)}"
     try:
         client.rename(counts, taking)  # from here on, new openings start a new hash

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from policies import reference_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
@@ -39,19 +38,17 @@ def fresh_redis_state():
     """Sign-in limits and buffered link openings live in Redis across runs; start each test without this
     database's (keys carry the database name, so a demo on the same Redis keeps its own), and without the
     link page shapes an earlier test's policies left in this process."""
-    from matching import freshness
+    from core.redis import client, key
     from portal.services import reset_local_opens
     from portal.views.link import reset_shapes
 
     reset_shapes()
     reset_local_opens()
 
-    db = connection.settings_dict["NAME"]
-    client = freshness._client()
-    patterns = (f"LIMITS:LIMITER/login/{db}/*", f"link:opens:{db}*", f"link:first-open:{db}")
-    for pattern in patterns:
-        for key in client.scan_iter(pattern):
-            client.delete(key)
+    redis = client()
+    for pattern in (key("limits") + "*", key("link") + "*"):
+        for name in redis.scan_iter(pattern):
+            redis.delete(name)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from core.db import copy_value
 from enterprises.importing.rows import RECORD_FIELDS
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange
-from portal.db import copy_value
 
 FIRMS = Enterprise._meta.db_table
 LINKS = EnterpriseTag._meta.db_table

@@ -9,12 +9,14 @@ from functools import cache
 from django.conf import settings
 from limits import RateLimitItemPerSecond, storage, strategies
 
+from core.redis import key
+
 
 @cache
 def limiter() -> strategies.MovingWindowRateLimiter:
     url = settings.REDIS_URL
     uri = "redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else url
-    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
+    return strategies.MovingWindowRateLimiter(storage.storage_from_string(uri, key_prefix=key("limits")))
 
 
 def wait_for_slot(gateway: str, qps: int) -> None:

@@ -1,8 +1,8 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from core.db import copy_rows, execute_prepared, foreign_keys_validated_once
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
-from portal.db import copy_rows, execute_prepared, foreign_keys_validated_once
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
