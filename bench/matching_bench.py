@@ -43,7 +43,7 @@ def _sql_count(rule: dict) -> int:
     where = to_sql(rule, timezone.localdate(), params)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id "
+            f"SELECT count(*) FROM enterprises_enterprise e LEFT JOIN core_region r ON r.id = e.region_id "
             f"WHERE ({where}) IS TRUE",
             params,
         )

@@ -18,10 +18,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import foreign_keys_validated_once
+from core.models import Region
 from enterprises.derivation import Rules, derive
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from enterprises.validators import INDUSTRY_SECTIONS, USCC_CHARSET, uscc_check_char
-from policies.models import Region
 
 ZIHAO = (
     "华 新 恒 宏 盛 鑫 瑞 锦 泰 通 达 远 嘉 康 源 丰 旭 德 信 安 宇 星 晨 阳 海 天 江 湖 锡 惠 锐 博 科 创 智 峰 "

@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.db import copy_rows
+from core.models import Region
 from enterprises.models import Enterprise, SizeStandard, TagRule
 
 FIRMS = Enterprise._meta.db_table
@@ -36,8 +37,6 @@ class Rules:
 
     @classmethod
     def load(cls) -> Rules:
-        from policies.models import Region
-
         group_by_prefix: dict[str, str] = {}
         bounds: dict[str, dict[str, Bounds]] = defaultdict(dict)
         standard = SizeStandard.objects.filter(is_active=True).prefetch_related("thresholds").first()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from core.models import TaxonomyCategory
 from enterprises.validators import mask_mobile, validate_industry, validate_mobile, validate_uscc
-from portal.models import TaxonomyCategory
 
 
 class PortraitTagCategory(TaxonomyCategory):
@@ -55,7 +55,7 @@ class Enterprise(models.Model):
     contact_name = models.CharField("联系人", max_length=50, blank=True)
     contact_mobile = models.CharField("联系手机", max_length=11, blank=True, validators=[validate_mobile])
     region = models.ForeignKey(
-        "policies.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        "core.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )  # served by the (region, industry) index
     industry = models.CharField(
         "行业代码", max_length=5, blank=True, validators=[validate_industry], help_text="GB/T 4754-2017，如 C39。"

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import foreign_keys_validated_once
+from core.models import Region
 from enterprises.derivation import Rules, derived_tags_refresh
 from enterprises.importing.columns import map_headers
 from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge, stage_line
@@ -28,7 +29,6 @@ from enterprises.importing.readers import NotATable, Table, open_table
 from enterprises.importing.rows import RowError, RowValidator
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
 from matching import freshness
-from policies.models import Region
 
 # Files above this size (about 10,000 rows) are merged with foreign keys checked once per load
 # instead of once per row. The price is an exclusive lock on the register while that import runs.

@@ -10,7 +10,7 @@ from django.utils import timezone
 from matching.rules import Facts
 
 # A firm's facts as columns, for any query that joins ``enterprises_enterprise e`` and
-# ``policies_region r`` (left join on e.region_id); ``%s`` is the day certificates must be valid on.
+# ``core_region r`` (left join on e.region_id); ``%s`` is the day certificates must be valid on.
 # Tags held and tags derived may overlap; the frozenset in Facts absorbs the repeat.
 FACTS_ATTRIBUTES = """r.code, NULLIF(e.industry, ''), NULLIF(e.size_class, ''), e.founded_on, e.registered_capital,
        e.employees, e.annual_revenue"""
@@ -22,7 +22,7 @@ FACTS_COLUMNS = f"{FACTS_ATTRIBUTES},\n       {FACTS_TAGS}"
 
 FACTS_SQL = f"""
 SELECT e.id, {FACTS_COLUMNS}
-FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id
+FROM enterprises_enterprise e LEFT JOIN core_region r ON r.id = e.region_id
 WHERE e.id = ANY(%s)
 """
 

@@ -227,7 +227,7 @@ SELECT p.code, ids FROM enterprises_portraittag p JOIN (
 ) t ON t.tag_id = p.id
 """
 REGION_SQL = """
-SELECT r.code, array_agg(e.id) FROM enterprises_enterprise e JOIN policies_region r ON r.id = e.region_id
+SELECT r.code, array_agg(e.id) FROM enterprises_enterprise e JOIN core_region r ON r.id = e.region_id
 GROUP BY r.code
 """
 _index: MatchingIndex | None = None

@@ -52,8 +52,8 @@ class Vocabulary:
 
     @classmethod
     def load(cls) -> Vocabulary:
+        from core.models import Region
         from enterprises.models import PortraitTag
-        from policies.models import Region
 
         return cls(
             dict(PortraitTag.objects.filter(is_active=True).values_list("code", "name")),

@@ -49,7 +49,7 @@ def audience_for_rule(*, rule: dict, on: datetime.date | None = None, sample: in
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT e.uscc, e.name, COALESCE(r.name, '') FROM enterprises_enterprise e "
-                "LEFT JOIN policies_region r ON r.id = e.region_id WHERE e.id = ANY(%s) ORDER BY e.id",
+                "LEFT JOIN core_region r ON r.id = e.region_id WHERE e.id = ANY(%s) ORDER BY e.id",
                 [chosen],
             )
             rows = [{"uscc": u, "name": n, "region": r} for u, n, r in cursor.fetchall()]

@@ -65,7 +65,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
                            f"ANALYZE push_bundles")  # fmt: skip
             cursor.execute(
                 "SELECT COALESCE(r.name, '未知区域'), count(*) FROM push_bundles b "
-                "JOIN enterprises_enterprise e ON e.id = b.enterprise_id LEFT JOIN policies_region r "
+                "JOIN enterprises_enterprise e ON e.id = b.enterprise_id LEFT JOIN core_region r "
                 "ON r.id = e.region_id GROUP BY 1 ORDER BY 2 DESC"
             )
             preview.by_region = dict(cursor.fetchall())

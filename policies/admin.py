@@ -13,18 +13,13 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.models import Region
 from enterprises.models import Enterprise, PortraitTag
 from matching import builder
 from matching.rules import validate_rule
 from matching.selectors import audience_for_rule, suggested_tags
 from policies import services
-from policies.models import Department, Policy, PolicyAttachment, PolicyLabel, PolicyLabelCategory, Region
-
-
-@admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "parent"]
-    search_fields = ["code", "name"]
+from policies.models import Department, Policy, PolicyAttachment, PolicyLabel, PolicyLabelCategory
 
 
 @admin.register(Department)

@@ -9,8 +9,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import serializers, viewsets
 
+from core.models import Region
 from policies import selectors
-from policies.models import Department, Policy, PolicyLabel, Region
+from policies.models import Department, Policy, PolicyLabel
 
 
 class RegionSerializer(serializers.ModelSerializer):

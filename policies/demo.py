@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from policies.models import Department, Level, Policy, PolicyLabelCategory, Region
+from core.models import Region
+from policies.models import Department, Level, Policy, PolicyLabelCategory
 
 TITLE_PATTERNS = [
     "关于开展{year}年度{label}项目申报工作的通知",

@@ -1,4 +1,4 @@
-"""Policies, their label taxonomy, and the reference data they point at (regions, departments)."""
+"""Policies, their label taxonomy, and the departments that issue them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from portal.models import TaxonomyCategory
+from core.models import Region, TaxonomyCategory
 
 
 def default_audience_rule() -> dict:
@@ -21,23 +21,6 @@ class Level(models.TextChoices):
     PROVINCIAL = "provincial", "省级"
     CITY = "city", "市级"
     DISTRICT = "district", "区级"
-
-
-class Region(models.Model):
-    """An administrative area (GB/T 2260 code where one exists): the city and its districts."""
-
-    code = models.CharField("区划代码", max_length=12, unique=True)
-    name = models.CharField("名称", max_length=50)
-    parent = models.ForeignKey("self", verbose_name="上级区域", null=True, blank=True, on_delete=models.PROTECT)
-    sort_order = models.PositiveSmallIntegerField("排序", default=0)
-
-    class Meta:
-        verbose_name = "区域"
-        verbose_name_plural = "区域"
-        ordering = ["sort_order", "code"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Department(models.Model):

@@ -117,7 +117,7 @@ SELECT m.id, m.enterprise_id, m.policy_ids, m.revoked_at IS NOT NULL, c.links_ex
 FROM {Message._meta.db_table} m
 JOIN {Campaign._meta.db_table} c ON c.id = m.campaign_id
 JOIN enterprises_enterprise e ON e.id = m.enterprise_id
-LEFT JOIN policies_region r ON r.id = e.region_id
+LEFT JOIN core_region r ON r.id = e.region_id
 WHERE m.token = %s
 """
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from policies import reference_data
+from core.reference_data import load_regions
+from enterprises import reference_data as enterprise_data
+from policies import reference_data as policy_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
 from portal.celery import app
 from portal.processes import child_env
@@ -19,11 +21,12 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 def load_reference_data() -> None:
     """Reference data comes from data migrations, which a transactional test's flush wipes; the loaders
     are idempotent, so load it again wherever a test needs it."""
-    reference_data.load_reference()
-    reference_data.load_policy_labels()
-    reference_data.load_portrait_tags()
-    reference_data.load_size_standard()
-    reference_data.load_tag_rules()
+    load_regions()
+    policy_data.load_departments()
+    policy_data.load_policy_labels()
+    enterprise_data.load_portrait_tags()
+    enterprise_data.load_size_standard()
+    enterprise_data.load_tag_rules()
     ensure_roles()
 
 

@@ -7,9 +7,10 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from core.models import Region
 from enterprises.demo import demo_uscc
 from enterprises.models import Enterprise
-from policies.models import Department, Policy, PolicyLabel, Region
+from policies.models import Department, Policy, PolicyLabel
 
 _seq = itertools.count(10_000_000)
 

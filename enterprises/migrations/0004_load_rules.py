@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from policies import reference_data
+from enterprises import reference_data
 
 
 def load(apps, schema_editor):

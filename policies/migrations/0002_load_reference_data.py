@@ -1,10 +1,13 @@
 from django.db import migrations
 
+from core.reference_data import load_regions
 from policies import reference_data
 
 
 def load(apps, schema_editor):
-    reference_data.load_reference(apps)
+    # Region lived in policies until core/0001 moved it.
+    load_regions(apps, model=("policies", "Region"))
+    reference_data.load_departments(apps, region_model=("policies", "Region"))
     reference_data.load_policy_labels(apps)
 
 

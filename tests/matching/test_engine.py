@@ -9,11 +9,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.models import Region
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching.facts import facts_for
 from matching.index import MatchingIndex
 from matching.rules import compile_rule, evaluate, to_sql
-from policies.models import Region
 from tests.factories import make_uscc
 
 TAGS = ["QUAL01", "QUAL02", "QUAL03", "OWN04", "PYKU01"]
@@ -98,7 +98,7 @@ def _sql_audience(rule: dict, on: datetime.date) -> set[int]:
     where = to_sql(rule, on, params)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.id FROM enterprises_enterprise e LEFT JOIN policies_region r ON r.id = e.region_id "
+            f"SELECT e.id FROM enterprises_enterprise e LEFT JOIN core_region r ON r.id = e.region_id "
             f"WHERE ({where}) IS TRUE",
             params,
         )

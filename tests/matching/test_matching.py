@@ -7,12 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.models import Region
 from enterprises import services as enterprise_services
 from enterprises.models import EnterpriseTag, PortraitTag
 from matching import selectors
 from matching.index import get_index
 from matching.rules import validate_rule
-from policies.models import Policy, Region
+from policies.models import Policy
 from portal.identity import SESSION_KEY
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 

@@ -5,10 +5,11 @@ import time
 
 import pytest
 
+from core.models import Region
 from enterprises.models import Enterprise
 from notifications import dispatch, services, tasks
 from notifications.models import Campaign, Message, SmsTemplate
-from policies.models import Policy, Region
+from policies.models import Policy
 from portal.processes import wait_until
 from tests.factories import PolicyFactory, UserFactory, make_uscc
 

@@ -3,9 +3,11 @@ import json
 import pytest
 from django.core.management import call_command
 
+from core.models import Region
 from enterprises.models import PortraitTag, PortraitTagCategory
-from policies.models import Department, PolicyLabel, PolicyLabelCategory, Region
-from policies.reference_data import PORTRAIT_TAGS_FILE, load_policy_labels
+from enterprises.reference_data import PORTRAIT_TAGS_FILE
+from policies.models import Department, PolicyLabel, PolicyLabelCategory
+from policies.reference_data import load_policy_labels
 
 pytestmark = pytest.mark.django_db
 
