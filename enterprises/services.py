@@ -20,6 +20,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import changes
 from core.db import foreign_keys_validated_once
 from core.models import Region
 from enterprises.derivation import Rules, derived_tags_refresh
@@ -28,7 +29,6 @@ from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge, st
 from enterprises.importing.readers import NotATable, Table, open_table
 from enterprises.importing.rows import RowError, RowValidator
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
-from matching import freshness
 
 # Files above this size (about 10,000 rows) are merged with foreign keys checked once per load
 # instead of once per row. The price is an exclusive lock on the register while that import runs.
@@ -158,7 +158,7 @@ def enterprise_import(
                 counts = merge.counts()
                 progress("推导标签", 1.0, result.total_rows)
                 derived_tags_refresh(scope_table="import_updated")
-                freshness.announce_on_commit(merge.affected_ids(limit=freshness.MAX_IDS))
+                changes.enterprises_changed_on_commit(merge.affected_ids(limit=changes.MAX_IDS))
             result.added, result.updated, result.unchanged = counts.added, counts.updated, counts.unchanged
             if dry_run:
                 transaction.set_rollback(True)
@@ -331,7 +331,7 @@ def enterprise_tags_set(
     EnterpriseTag.objects.filter(enterprise=enterprise, source=source, tag__code__in=removed).delete()
     EnterpriseTag.objects.bulk_create(EnterpriseTag(enterprise=enterprise, tag=tags[c], source=source) for c in added)
     if added or removed:
-        freshness.announce_on_commit([enterprise.pk])
+        changes.enterprises_changed_on_commit([enterprise.pk])
     EnterpriseTagChange.objects.bulk_create(
         [
             EnterpriseTagChange(
@@ -369,7 +369,7 @@ def qualification_expire_due(*, today: datetime.date | None = None) -> int:
             [day],
         )
         expired = [row[0] for row in cursor.fetchall()]
-    freshness.announce_on_commit(expired)
+    changes.enterprises_changed_on_commit(expired)
     return len(expired)
 
 
@@ -378,7 +378,7 @@ def derived_tags_refresh_all() -> dict[str, int]:
     with transaction.atomic():
         changed = derived_tags_refresh()
         if changed:
-            freshness.announce_on_commit(None)
+            changes.enterprises_changed_on_commit(None)
         return changed
 
 
@@ -435,5 +435,5 @@ def enterprise_tag_correct(*, enterprise: Enterprise, tag: PortraitTag, add: boo
             user=user,
             detail=detail,
         )
-        freshness.announce_on_commit([enterprise.pk])
+        changes.enterprises_changed_on_commit([enterprise.pk])
     return changed

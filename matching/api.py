@@ -1,4 +1,4 @@
-"""Matching API: audiences for staff; a firm's package, near-misses and explanations for that firm or staff."""
+"""Matching API: audiences for staff; an enterprise's package, near-misses and explanations (itself or staff)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from enterprises.identity import may_see_enterprise
 from enterprises.models import Enterprise
 from matching import selectors
 from matching.rules import validate_rule
 from policies.models import Policy
-from portal.identity import may_see_enterprise
 
 
 class CanViewAudiences(permissions.BasePermission):
@@ -80,12 +80,12 @@ class LeafSerializer(serializers.Serializer):
     required = serializers.CharField()
 
 
-def _firm(request, uscc: str) -> Enterprise:
-    firm = Enterprise.objects.filter(uscc=uscc.upper()).only("id", "uscc", "name").first()
-    if firm is None or not may_see_enterprise(request, firm.id):
-        # The same answer whether the firm is missing or belongs to someone else.
+def _enterprise(request, uscc: str) -> Enterprise:
+    enterprise = Enterprise.objects.filter(uscc=uscc.upper()).only("id", "uscc", "name").first()
+    if enterprise is None or not may_see_enterprise(request, enterprise.id):
+        # The same answer whether the enterprise is missing or belongs to someone else.
         raise PermissionDenied("无权查看该企业的信息。")
-    return firm
+    return enterprise
 
 
 def _on(request) -> datetime.date | None:
@@ -97,19 +97,19 @@ def _on(request) -> datetime.date | None:
 
 
 class PackageView(APIView):
-    """The firm's policy package and near-misses (the firm itself, or staff)."""
+    """The enterprise's policy package and near-misses (the enterprise itself, or staff)."""
 
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(parameters=[OpenApiParameter("on", str, description="评估日期 YYYY-MM-DD")])
     def get(self, request, uscc: str):
-        firm = _firm(request, uscc)
+        enterprise = _enterprise(request, uscc)
         on = _on(request)
-        package = selectors.package_for_enterprise(enterprise_id=firm.id, on=on)
-        misses = selectors.near_misses_for_enterprise(enterprise_id=firm.id, on=on)
+        package = selectors.package_for_enterprise(enterprise_id=enterprise.id, on=on)
+        misses = selectors.near_misses_for_enterprise(enterprise_id=enterprise.id, on=on)
         return Response(
             {
-                "enterprise": {"uscc": firm.uscc, "name": firm.name},
+                "enterprise": {"uscc": enterprise.uscc, "name": enterprise.name},
                 "package": [
                     {
                         "policy_id": item.policy.id,
@@ -133,15 +133,15 @@ class PackageView(APIView):
 
 
 class ExplainView(APIView):
-    """Why a firm does or does not qualify for one policy, condition by condition."""
+    """Why an enterprise does or does not qualify for one policy, condition by condition."""
 
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(parameters=[OpenApiParameter("on", str, description="评估日期 YYYY-MM-DD")])
     def get(self, request, uscc: str, policy_id: int):
-        firm = _firm(request, uscc)
+        enterprise = _enterprise(request, uscc)
         policy = get_object_or_404(Policy, pk=policy_id, status=Policy.Status.PUBLISHED)
-        explanation = selectors.explain_match(enterprise_id=firm.id, policy=policy, on=_on(request))
+        explanation = selectors.explain_match(enterprise_id=enterprise.id, policy=policy, on=_on(request))
         return Response(
             {
                 "qualifies": explanation.qualifies,

@@ -4,7 +4,7 @@ Each rule node evaluates to a pair of bitmaps (firms where it is true, firms whe
 firms in neither are unknown. ``not`` swaps the pair, ``all``/``any`` combine them, which is
 exactly Kleene logic. PostgreSQL stays the source of truth: every process builds its own index and
 keeps it fresh by reading a generation counter and a list of changed firm ids from Redis before each
-query (see ``matching.freshness``), re-reading only those firms.
+query (see ``core.changes``), re-reading only those firms.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 from pyroaring import BitMap
 
-from matching import freshness
+from core import changes
 from matching.facts import facts_for
 from matching.rules import FIELDS
 
@@ -82,7 +82,7 @@ class MatchingIndex:
     @classmethod
     def build(cls) -> MatchingIndex:
         started = time.monotonic()
-        index = cls(generation=freshness.current_generation())
+        index = cls(generation=changes.current_generation())
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM enterprises_enterprise ORDER BY id")
             index.everyone = BitMap(array.array("I", (row[0] for row in cursor.fetchall())))
@@ -241,12 +241,12 @@ def get_index() -> MatchingIndex:
         if _index is None:
             _index = MatchingIndex.build()
             return _index
-        news = freshness.changes_since(_index.generation)
-        if news.rebuild:
+        since = changes.register_changes_since(_index.generation)
+        if since.rebuild:
             _index = MatchingIndex.build()
-        elif news.ids:
-            _index.apply_changes(sorted(news.ids))
-        _index.generation = news.generation
+        elif since.ids:
+            _index.apply_changes(sorted(since.ids))
+        _index.generation = since.generation
         return _index
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from core import changes
 from enterprises.models import PortraitTag
-from matching import freshness
 from matching.facts import facts_for
 from matching.index import get_index
 from matching.rules import Facts, LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
@@ -94,7 +94,7 @@ _policies_lock = threading.Lock()
 def open_policies(on: datetime.date) -> list[OpenPolicy]:
     """Published policies whose application has not closed; rebuilt when any policy changes."""
     global _policies
-    generation = freshness.current_generation(freshness.POLICIES)
+    generation = changes.current_generation(changes.POLICIES)
     with _policies_lock:
         if _policies is None or _policies[0] != generation:
             rows = (
@@ -247,7 +247,7 @@ def _vocabulary(generation: int | None = None) -> Vocabulary:
     """Tag and region names, reloaded when policies (and so their vocabulary) change."""
     global _vocab_cache
     if generation is None:
-        generation = freshness.current_generation(freshness.POLICIES)
+        generation = changes.current_generation(changes.POLICIES)
     if _vocab_cache is None or _vocab_cache[0] != generation:
         _vocab_cache = (generation, Vocabulary.load())
     return _vocab_cache[1]

@@ -1,5 +1,11 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+
+
+def _policies_changed(**kwargs) -> None:
+    from core.changes import policies_changed_on_commit
+
+    policies_changed_on_commit()
 
 
 class PoliciesConfig(AppConfig):
@@ -7,7 +13,13 @@ class PoliciesConfig(AppConfig):
     verbose_name = "政策"
 
     def ready(self) -> None:
+        from policies.models import Policy
         from policies.roles import ensure_roles
 
         # Permissions exist only after migrate has run for every app, so roles are synced then.
         post_migrate.connect(ensure_roles, dispatch_uid="policies.ensure_roles")
+        # The one way policy changes are announced (core/changes.py): every write of a policy goes through
+        # save, delete or its labels' m2m — services save row by row, so even expiry sends these signals.
+        post_save.connect(_policies_changed, sender=Policy, dispatch_uid="policies.changed.saved")
+        post_delete.connect(_policies_changed, sender=Policy, dispatch_uid="policies.changed.deleted")
+        m2m_changed.connect(_policies_changed, sender=Policy.labels.through, dispatch_uid="policies.changed.labels")

@@ -11,9 +11,7 @@ import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
-from matching.freshness import announce_policies_on_commit
 from policies.models import Policy
 
 Status = Policy.Status
@@ -111,10 +109,7 @@ def policy_expire_due(*, today: datetime.date | None = None) -> int:
     """Move published policies whose validity ended before ``today`` to expired; returns how many."""
     day = today or timezone.localdate()
     due = list(Policy.objects.select_for_update(skip_locked=True).filter(status=Status.PUBLISHED, valid_until__lt=day))
-    for policy in due:
+    for policy in due:  # a few a day, saved one by one so history and change announcements see each
         policy.status = Status.EXPIRED
-        policy._change_reason = f"有效期至 {policy.valid_until:%Y-%m-%d}，系统自动过期"
-    if due:
-        bulk_update_with_history(due, Policy, ["status"], default_change_reason="系统自动过期")
-        announce_policies_on_commit()  # bulk updates send no save signals
+        _save(policy, user=None, reason=f"有效期至 {policy.valid_until:%Y-%m-%d}，系统自动过期")
     return len(due)

@@ -12,9 +12,9 @@ from django.db import connection
 from django.db.models import Count, Value
 from django.utils import timezone
 
+from core import changes
 from core.db import execute_prepared
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
-from matching import freshness
 from matching import selectors as matching
 from matching.facts import FACTS_ATTRIBUTES, FACTS_TAGS, facts_from_row
 from matching.rules import Facts
@@ -42,7 +42,7 @@ def published_policies(ids: list[int], generation: int | None = None) -> list[Po
     empties (the policies' generation, read here unless the caller just did): after a push a million
     link pages name the same few policies."""
     if generation is None:
-        generation = freshness.current_generation(freshness.POLICIES)
+        generation = changes.current_generation(changes.POLICIES)
     if _published["generation"] != generation:
         _published.update(generation=generation, by_id={})
     by_id = _published["by_id"]

@@ -22,12 +22,12 @@ from django.utils import timezone
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from redis.exceptions import RedisError
 
+from core import changes
 from core import redis as shared_redis
 from core.redis import key
 from enterprises.models import Enterprise, PortraitTag
 from enterprises.services import enterprise_tag_correct
 from enterprises.validators import mask_mobile, validate_uscc
-from matching import freshness
 from notifications.gateways import Outcome, OutgoingSms, get_gateway
 from notifications.gateways.throttle import limiter
 from notifications.models import Message
@@ -169,7 +169,7 @@ def _sync_opens() -> int | None:
             pipe.hincrby(counts_key, message_id, n)
         for message_id, first in firsts.items():
             pipe.hsetnx(firsts_key, message_id, first)
-        generation = int(pipe.get(freshness.generation_key(freshness.POLICIES)).execute()[-1] or 0)
+        generation = int(pipe.get(changes.generation_key(changes.POLICIES)).execute()[-1] or 0)
     except RedisError:
         if counts:
             ids = list(counts)

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from notifications.content import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
-from portal.views import firm, link, public
+from portal.views import enterprise, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
 admin.site.site_title = "惠企直达"
@@ -20,13 +20,13 @@ portal_patterns = [
     re_path(rf"^{LINK}{TOKEN}$", link.package_link, name="link"),
     re_path(rf"^{LINK}{TOKEN}/policies/(?P<pk>\d+)/{ACTION}$", link.link_policy_action, name="link-action"),
     re_path(rf"^{LINK}{TOKEN}/unsubscribe$", link.link_unsubscribe, name="link-unsubscribe"),
-    path(FIXED_LINK_PATH.lstrip("/"), firm.fixed_link, name="fixed-link"),
-    path("login/", firm.login, name="login"),
-    path("logout/", firm.logout, name="logout"),
-    path("my/", firm.my_package, name="my"),
-    re_path(rf"^my/policies/(?P<pk>\d+)/{ACTION}$", firm.my_policy_action, name="my-action"),
-    path("my/subscriptions", firm.my_subscriptions, name="my-subscriptions"),
-    path("my/corrections", firm.my_correction, name="my-correction"),
+    path(FIXED_LINK_PATH.lstrip("/"), enterprise.fixed_link, name="fixed-link"),
+    path("login/", enterprise.login, name="login"),
+    path("logout/", enterprise.logout, name="logout"),
+    path("my/", enterprise.my_package, name="my"),
+    re_path(rf"^my/policies/(?P<pk>\d+)/{ACTION}$", enterprise.my_policy_action, name="my-action"),
+    path("my/subscriptions", enterprise.my_subscriptions, name="my-subscriptions"),
+    path("my/corrections", enterprise.my_correction, name="my-correction"),
 ]
 
 urlpatterns = [

@@ -14,11 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import changes
 from enterprises.importing.readers import NotATable, open_table
 from enterprises.importing.rows import RowError, _parse_date
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from enterprises.validators import normalize_uscc
-from matching import freshness
 
 HEADERS = {
     "uscc": ("统一社会信用代码", "信用代码", "uscc"),
@@ -106,7 +106,7 @@ def _merge(rows, errors, job_id, today: datetime.date) -> tuple[int, int, list[R
             [job_id],
         )
         written = cursor.rowcount
-    freshness.announce_on_commit(None if written else [])
+    changes.enterprises_changed_on_commit(None if written else [])
     for row_no, uscc in unknown:
         errors.append(RowError(row_no, "统一社会信用代码", uscc, "企业不在名录中，请先导入企业名录。"))
     refused_rows = len({e.row for e in errors})

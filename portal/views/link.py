@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from enterprises.services import enterprise_sms_opt_out
 from portal import selectors, services
 from portal.models import PolicyReaction
-from portal.views.firm import policy_action
+from portal.views.enterprise import policy_action
 
 TEMPLATE = "portal/link.html"
 # A marker survives HTML escaping untouched: private-use characters around a slot name.

@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from core.models import Region
 from enterprises import services as enterprise_services
+from enterprises.identity import SESSION_KEY
 from enterprises.models import EnterpriseTag, PortraitTag
 from matching import selectors
 from matching.index import get_index
 from matching.rules import validate_rule
 from policies.models import Policy
-from portal.identity import SESSION_KEY
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]

@@ -9,6 +9,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from enterprises.identity import SESSION_KEY
 from portal.models import LoginCode
 from tests.factories import EnterpriseFactory, make_uscc
 
@@ -47,6 +48,18 @@ def test_a_code_goes_to_the_registered_mobile_and_signs_the_firm_in(client, firm
     assert firm.name in client.get("/my/").content.decode()
 
 
+def test_an_enterprise_signed_in_through_the_form_reads_its_own_package_api_and_no_other(client, firm, outbox):
+    """The sign-in page and the API agree on who the session is (they once used two different session keys)."""
+    other = EnterpriseFactory(name="无锡另一家有限公司")
+    send(client, firm.uscc)
+    assert verify(client, firm.uscc, code_in(outbox)).status_code == 302
+    own = client.get(f"/api/matching/enterprises/{firm.uscc}/package/")
+    assert own.status_code == 200 and own.json()["enterprise"]["uscc"] == firm.uscc
+    assert client.get(f"/api/matching/enterprises/{other.uscc}/package/").status_code == 403
+    client.post("/logout/")
+    assert client.get(f"/api/matching/enterprises/{firm.uscc}/package/").status_code == 403
+
+
 def test_an_unregistered_code_gets_the_same_answer_and_no_sms(client, firm, outbox):
     known, unknown = send(client, firm.uscc), send(Client(), make_uscc(424242))
     sentence = "如该统一社会信用代码已在平台登记手机号，验证码已发送到登记的手机"
@@ -65,7 +78,7 @@ def test_a_code_expires_after_five_minutes(client, firm, outbox):
     code = code_in(outbox)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5, seconds=1)):
         assert "验证码错误或已过期" in verify(client, firm.uscc, code).content.decode()
-    assert "firm_id" not in client.session
+    assert SESSION_KEY not in client.session
 
 
 def test_a_code_is_void_after_five_wrong_tries(client, firm, outbox):
@@ -86,7 +99,7 @@ def test_the_firm_is_locked_after_ten_wrong_codes_in_an_hour(client, firm, outbo
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
         send(client, firm.uscc)
         page = verify(client, firm.uscc, code_in(outbox)).content.decode()
-    assert "已暂时锁定" in page and "firm_id" not in client.session
+    assert "已暂时锁定" in page and SESSION_KEY not in client.session
 
 
 def test_codes_cannot_be_requested_again_within_a_minute(client, firm, outbox):

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from enterprises.identity import SESSION_KEY
 from enterprises.models import EnterpriseTag, EnterpriseTagChange, PortraitTag
 from policies.models import PolicyLabel
 from portal.models import LabelSubscription, PolicyRating, TagCorrection
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def signed_in(firm) -> Client:
     client = Client()
     session = client.session
-    session["firm_id"] = firm.pk
+    session[SESSION_KEY] = firm.pk
     session.save()
     return client
 
@@ -107,7 +108,7 @@ def test_every_signed_in_form_needs_its_csrf_token(pushed):
     firms, (grant, _) = pushed
     strict = Client(enforce_csrf_checks=True)
     session = strict.session
-    session["firm_id"] = firms["a"][0].pk
+    session[SESSION_KEY] = firms["a"][0].pk
     session.save()
     for url, data in [
         (f"/my/policies/{grant.pk}/react", {"kind": "interested"}),

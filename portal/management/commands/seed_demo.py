@@ -2,9 +2,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from core import changes
 from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise
-from matching import freshness
 from policies.demo import generate_policies
 from policies.models import Policy
 
@@ -43,5 +43,5 @@ class Command(BaseCommand):
                 f"\n企业：已生成 {enterprises:,} 家，画像标签 {links:,} 条（{elapsed:.1f} 秒，"
                 f"{enterprises / max(elapsed, 1e-6):,.0f} 家/秒）"
             )
-        freshness.announce(None)  # running processes rebuild their matching index
+        changes.enterprises_changed(None)  # running processes rebuild their matching index
         self.stdout.write(self.style.SUCCESS(f"演示数据生成完成，用时 {time.monotonic() - started:.1f} 秒。"))

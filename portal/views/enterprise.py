@@ -1,6 +1,6 @@
-"""A firm's own pages after signing in with the USCC and an SMS code: its policy package, subscriptions
-and corrections (the SMS link page is in ``link``). Every write is a POST with CSRF protection, and every
-read and write is limited to the firm the session belongs to."""
+"""An enterprise's own pages after signing in with the USCC and an SMS code: its policy package,
+subscriptions and corrections (the SMS link page is in ``link``). Every write is a POST with CSRF
+protection, and every read and write is limited to the enterprise the session belongs to."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from enterprises.identity import current_enterprise, enterprise_sign_in, enterprise_sign_out
 from enterprises.models import Enterprise
 from policies.models import Policy
 from portal import selectors, services
 from portal.models import PolicyReaction
-
-SESSION_KEY = "firm_id"
 
 
 def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
@@ -45,18 +44,13 @@ def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> N
 # --- signing in --------------------------------------------------------------------------------------------
 
 
-def current_firm(request) -> Enterprise | None:
-    firm_id = request.session.get(SESSION_KEY)
-    return Enterprise.objects.filter(pk=firm_id).first() if firm_id else None
-
-
-def firm_required(view):
+def enterprise_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        firm = current_firm(request)
-        if firm is None:
+        enterprise = current_enterprise(request)
+        if enterprise is None:
             return redirect(f"{reverse('portal:login')}?next={request.path}")
-        return view(request, firm, *args, **kwargs)
+        return view(request, enterprise, *args, **kwargs)
 
     return wrapper
 
@@ -77,11 +71,10 @@ def login(request):
                 messages.info(request, services.login_code_send(uscc=context["uscc"], ip=_client_ip(request)))
                 context["code_sent"] = True
             else:
-                firm = services.login_code_check(
+                enterprise = services.login_code_check(
                     uscc=context["uscc"], code=request.POST.get("code", ""), ip=_client_ip(request)
                 )
-                request.session.cycle_key()  # a new session id on sign-in
-                request.session[SESSION_KEY] = firm.pk
+                enterprise_sign_in(request, enterprise)
                 return redirect(next_url)
         except services.LoginRefused as exc:
             messages.error(request, str(exc))
@@ -91,7 +84,7 @@ def login(request):
 
 @require_POST
 def logout(request):
-    request.session.flush()
+    enterprise_sign_out(request)
     return redirect("portal:home")
 
 
@@ -100,48 +93,48 @@ def fixed_link(request):
     return redirect(f"{reverse('portal:login')}?next={reverse('portal:my')}")
 
 
-# --- the signed-in firm's pages ----------------------------------------------------------------------------
+# --- the signed-in enterprise's pages ----------------------------------------------------------------------------
 
 
-@firm_required
-def my_package(request, firm: Enterprise):
+@enterprise_required
+def my_package(request, enterprise: Enterprise):
     return render(
         request,
         "portal/my.html",
         {
-            "firm": firm,
-            "package": selectors.my_package(enterprise=firm),
+            "enterprise": enterprise,
+            "package": selectors.my_package(enterprise=enterprise),
             "reaction_kinds": PolicyReaction.Kind.choices,
         },
     )
 
 
 @require_POST
-@firm_required
-def my_policy_action(request, firm: Enterprise, pk: str, action: str):
+@enterprise_required
+def my_policy_action(request, enterprise: Enterprise, pk: str, action: str):
     pk = int(pk)
     if not Policy.objects.filter(pk=pk, status=Policy.Status.PUBLISHED).exists():
         raise Http404("政策不存在或尚未发布")
-    policy_action(request, firm.pk, pk, action)
+    policy_action(request, enterprise.pk, pk, action)
     return redirect(f"{reverse('portal:my')}#p{pk}")
 
 
 @require_POST
-@firm_required
-def my_subscriptions(request, firm: Enterprise):
+@enterprise_required
+def my_subscriptions(request, enterprise: Enterprise):
     services.subscriptions_set(
-        enterprise_id=firm.pk, label_ids=[int(x) for x in request.POST.getlist("labels") if x.isdigit()]
+        enterprise_id=enterprise.pk, label_ids=[int(x) for x in request.POST.getlist("labels") if x.isdigit()]
     )
     messages.success(request, "订阅已保存：今后的推送与政策排序会优先考虑这些标签。")
     return redirect(f"{reverse('portal:my')}#subscriptions")
 
 
 @require_POST
-@firm_required
-def my_correction(request, firm: Enterprise):
+@enterprise_required
+def my_correction(request, enterprise: Enterprise):
     try:
         services.correction_request(
-            enterprise_id=firm.pk,
+            enterprise_id=enterprise.pk,
             tag_id=int(request.POST.get("tag") or 0),
             action=request.POST.get("action", ""),
             reason=request.POST.get("reason", ""),
