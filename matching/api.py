@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from enterprises.identity import may_see_enterprise
 from enterprises.models import Enterprise
 from matching import selectors
-from matching.rules import validate_rule
+from policies.audience_rules import validate_rule
 from policies.models import Policy
 
 

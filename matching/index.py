@@ -23,7 +23,7 @@ from pyroaring import BitMap
 
 from core import changes
 from matching.facts import facts_for
-from matching.rules import FIELDS
+from policies.audience_rules import FIELDS
 
 NUMERIC = ("registered_capital", "employees", "annual_revenue")
 Pair = tuple[BitMap, BitMap]  # (true, false)

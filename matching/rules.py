@@ -1,15 +1,9 @@
-"""Audience rules: the public contract shared by the admin, the API and the engine.
+"""Evaluating audience rules (their grammar and validation are ``policies.audience_rules``).
 
-A rule is a JSON tree::
-
-    {"all": [node, …]}   {"any": [node, …]}   {"not": node}
-    {"tag": "QUAL01"}                                   the firm currently holds that portrait tag
-    {"field": F, "op": OP, "value": V}                  a comparison on one of the firm's attributes
-
-Missing data is *unknown*, not false, and the tree is evaluated in three-valued (Kleene) logic; a
-firm qualifies only when the root is true. This module holds the validator, the reference evaluator
-in plain Python (which also explains results and finds near-misses), and a compiler to SQL, whose
-NULL logic is the same Kleene logic.
+Missing data is *unknown*, not false, and the tree is evaluated in three-valued (Kleene) logic; an
+enterprise qualifies only when the root is true. This module holds the reference evaluator in plain
+Python (which also explains results and finds near-misses), compiled closures for one enterprise against
+many policies, and a compiler to SQL, whose NULL logic is the same Kleene logic.
 """
 
 from __future__ import annotations
@@ -18,107 +12,13 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from enterprises.derivation import whole_years
-from enterprises.models import Enterprise
+from policies.audience_rules import FIELDS, OP_LABELS, SIZE_LABELS, Vocabulary
 
-Tri = bool | None  # True, False, or None for unknown
-
-FIELDS: dict[str, dict] = {
-    "region": {"label": "所属区域", "ops": {"in", "eq"}, "kind": "region"},
-    "industry": {"label": "行业", "ops": {"in", "eq", "prefix"}, "kind": "industry"},
-    "size_class": {"label": "企业规模", "ops": {"in", "eq"}, "kind": "size"},
-    "age_years": {"label": "成立年限（年）", "ops": {"eq", "gte", "lte", "between"}, "kind": "number"},
-    "registered_capital": {"label": "注册资本（万元）", "ops": {"eq", "gte", "lte", "between"}, "kind": "number"},
-    "employees": {"label": "从业人数", "ops": {"eq", "gte", "lte", "between"}, "kind": "number"},
-    "annual_revenue": {"label": "营业收入（万元）", "ops": {"eq", "gte", "lte", "between"}, "kind": "number"},
-}
-OP_LABELS = {"in": "属于", "eq": "等于", "prefix": "以…开头", "gte": "不少于", "lte": "不超过", "between": "介于"}
-SIZE_LABELS = dict(Enterprise.Size.choices)
-
-
-# --- validation ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """What leaves may name: tag codes and region codes known to the system."""
-
-    tags: dict[str, str]  # code -> name
-    regions: dict[str, str]  # code -> name
-
-    @classmethod
-    def load(cls) -> Vocabulary:
-        from core.models import Region
-        from enterprises.models import PortraitTag
-
-        return cls(
-            dict(PortraitTag.objects.filter(is_active=True).values_list("code", "name")),
-            dict(Region.objects.values_list("code", "name")),
-        )
-
-
-def validate_rule(rule: Any, vocabulary: Vocabulary | None = None) -> dict:
-    """Return the rule if it is well formed; otherwise raise ValidationError naming the wrong node."""
-    vocabulary = vocabulary or Vocabulary.load()
-    _check(rule, "根节点", vocabulary)
-    return rule
-
-
-def _fail(path: str, message: str):
-    raise ValidationError(f"受众规则{path}有误：{message}", code="rule")
-
-
-def _check(node: Any, path: str, vocab: Vocabulary) -> None:
-    if not isinstance(node, dict) or len(node) == 0:
-        _fail(path, '每个节点应为 JSON 对象，如 {"tag": "QUAL01"}。')
-    keys = set(node)
-    if keys in ({"all"}, {"any"}):
-        (kind,) = keys
-        children = node[kind]
-        if not isinstance(children, list):
-            _fail(path, f"“{kind}”的值应为列表。")
-        for i, child in enumerate(children):
-            _check(child, f"{path} › {kind}[{i}]", vocab)
-    elif keys == {"not"}:
-        _check(node["not"], f"{path} › not", vocab)
-    elif keys == {"tag"}:
-        if node["tag"] not in vocab.tags:
-            _fail(path, f"未知的标签编码“{node['tag']}”。")
-    elif keys == {"field", "op", "value"}:
-        _check_leaf(node, path, vocab)
-    else:
-        _fail(path, f"不认识的节点 {sorted(keys)}，应为 all / any / not / tag 或 field+op+value。")
-
-
-def _check_leaf(node: dict, path: str, vocab: Vocabulary) -> None:
-    field, op, value = node["field"], node["op"], node["value"]
-    spec = FIELDS.get(field)
-    if spec is None:
-        _fail(path, f"未知的字段“{field}”，可用：{'、'.join(FIELDS)}。")
-    if op not in spec["ops"]:
-        _fail(path, f"字段“{field}”不支持运算“{op}”，可用：{'、'.join(sorted(spec['ops']))}。")
-    values = value if op in {"in", "between"} else [value]
-    if op in {"in", "between"} and not isinstance(value, list):
-        _fail(path, f"运算“{op}”的值应为列表。")
-    if op == "between" and len(value) != 2:
-        _fail(path, "“between”的值应为 [下限, 上限] 两个数。")
-    for item in values:
-        if spec["kind"] == "number":
-            if not isinstance(item, (int, float)) or isinstance(item, bool):
-                _fail(path, f"字段“{field}”的值应为数字，收到 {item!r}。")
-        elif spec["kind"] == "region" and item not in vocab.regions:
-            _fail(path, f"未知的区域代码“{item}”。")
-        elif spec["kind"] == "size" and item not in SIZE_LABELS:
-            _fail(path, f"企业规模应为 large / medium / small / micro，收到 {item!r}。")
-        elif spec["kind"] == "industry" and (not isinstance(item, str) or not item or not item[0].isalpha()):
-            _fail(path, f"行业应为 GB/T 4754 代码或其前缀（如 C、C39），收到 {item!r}。")
-    if op == "between" and values[0] > values[1]:
-        _fail(path, "“between”的下限大于上限。")
-
+Truth = bool | None  # Kleene logic: True, False, or None for unknown
 
 # --- facts and the reference evaluator ------------------------------------------------------------------
 
@@ -145,7 +45,7 @@ def field_value(facts: Facts, field: str, on: datetime.date):
     return None if value in ("", None) else value
 
 
-def leaf_value(node: dict, facts: Facts, on: datetime.date) -> Tri:
+def leaf_value(node: dict, facts: Facts, on: datetime.date) -> Truth:
     if "tag" in node:
         return node["tag"] in facts.tags
     actual = field_value(facts, node["field"], on)
@@ -172,7 +72,7 @@ def _number(value) -> Decimal:
         raise ValidationError(f"不是数字：{value!r}") from None
 
 
-def evaluate(node: dict, facts: Facts, on: datetime.date, forced: dict[int, bool] | None = None) -> Tri:
+def evaluate(node: dict, facts: Facts, on: datetime.date, forced: dict[int, bool] | None = None) -> Truth:
     """Kleene evaluation; ``forced`` maps id(leaf) → value, used to ask "what if this leaf were true"."""
     if forced and id(node) in forced:
         return forced[id(node)]
@@ -204,7 +104,7 @@ def leaves(node: dict, negated: bool = False) -> Iterator[tuple[dict, bool]]:
 
 
 def compile_rule(node: dict):
-    """The rule as nested closures ``f(facts, on) -> Tri``: the same semantics as ``evaluate``, several
+    """The rule as nested closures ``f(facts, on) -> Truth``: the same semantics as ``evaluate``, several
     times faster, for checking one firm against thousands of policies."""
     if "all" in node or "any" in node:
         # all: one false child decides; any: one true child decides. Otherwise unknown wins over the rest.

@@ -22,8 +22,9 @@ from core import changes
 from enterprises.models import PortraitTag
 from matching.facts import facts_for
 from matching.index import get_index
-from matching.rules import Facts, LeafResult, Tri, Vocabulary, compile_rule, describe, evaluate, explain, near_miss
-from policies.models import Policy, PolicyLabel
+from matching.rules import Facts, LeafResult, Truth, compile_rule, describe, evaluate, explain, near_miss
+from policies.audience_rules import Vocabulary
+from policies.models import Policy, PolicyLabel, Window, application_window
 
 # --- audiences -----------------------------------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ class OpenPolicy:
     check: object  # compiled rule
 
     def window_open(self, on: datetime.date) -> bool:
-        return (self.apply_start is None or self.apply_start <= on) and (self.apply_end is None or on <= self.apply_end)
+        return application_window(self.apply_start, self.apply_end, on) == Window.OPEN
 
 
 _policies: tuple[int, list[OpenPolicy]] | None = None
@@ -180,7 +181,7 @@ def package_for_enterprise(
 
 @dataclass
 class Explanation:
-    qualifies: Tri
+    qualifies: Truth
     state: str
     leaves: list[LeafResult]
 

@@ -11,7 +11,7 @@ from rest_framework import serializers, viewsets
 
 from core.models import Region
 from policies import selectors
-from policies.models import Department, Policy, PolicyLabel
+from policies.models import Department, Policy, PolicyLabel, Window, window_q
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -90,7 +90,7 @@ class PolicyFilter(django_filters.FilterSet):
         fields = ["level", "status", "delivery", "label", "label_category", "department", "region"]
 
     def filter_window_open(self, queryset, name, value):
-        condition = selectors.window_q("open", timezone.localdate())
+        condition = window_q(Window.OPEN, timezone.localdate())
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_deadline_within(self, queryset, name, value):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.models import Region, TaxonomyCategory
+from policies.audience_rules import validate_rule
 
 
 def default_audience_rule() -> dict:
@@ -64,6 +65,35 @@ class PolicyLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category.name}·{self.name}"
+
+
+class Window(models.TextChoices):
+    """An application window's state on a day."""
+
+    OPEN = "open", "申报中"
+    UPCOMING = "upcoming", "未开始"
+    CLOSED = "closed", "已截止"
+
+
+def application_window(apply_start: datetime.date | None, apply_end: datetime.date | None, on: datetime.date) -> str:
+    """The one definition of "the application window is open": started (or no start) and not ended (or no
+    end), both days inclusive. ``window_q`` is the same in SQL."""
+    if apply_start is not None and on < apply_start:
+        return Window.UPCOMING
+    if apply_end is not None and on > apply_end:
+        return Window.CLOSED
+    return Window.OPEN
+
+
+def window_q(state: str, on: datetime.date) -> models.Q:
+    """Policies whose application window is in ``state`` on ``on`` (``application_window`` in SQL)."""
+    started = models.Q(apply_start__isnull=True) | models.Q(apply_start__lte=on)
+    not_ended = models.Q(apply_end__isnull=True) | models.Q(apply_end__gte=on)
+    return {
+        Window.OPEN: started & not_ended,
+        Window.UPCOMING: models.Q(apply_start__gt=on),
+        Window.CLOSED: models.Q(apply_end__lt=on),
+    }[state]
 
 
 class Policy(models.Model):
@@ -156,17 +186,15 @@ class Policy(models.Model):
         return self.title
 
     def clean(self):
-        from matching.rules import validate_rule
-
         if not self.audience_rule:
             self.audience_rule = default_audience_rule()
         validate_rule(self.audience_rule)
 
+    def window(self, on: datetime.date | None = None) -> str:
+        return application_window(self.apply_start, self.apply_end, on or timezone.localdate())
+
     def is_window_open(self, on: datetime.date | None = None) -> bool:
-        day = on or timezone.localdate()
-        return (self.apply_start is None or self.apply_start <= day) and (
-            self.apply_end is None or day <= self.apply_end
-        )
+        return self.window(on) == Window.OPEN
 
     def days_left(self, on: datetime.date | None = None) -> int | None:
         if self.apply_end is None:

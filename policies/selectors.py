@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
-
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from policies.models import Policy
-
-
-def window_q(state: str, day: datetime.date) -> Q:
-    """Application-window state on ``day``: ``open``, ``upcoming`` or ``closed``."""
-    started = Q(apply_start__isnull=True) | Q(apply_start__lte=day)
-    not_ended = Q(apply_end__isnull=True) | Q(apply_end__gte=day)
-    return {
-        "open": started & not_ended,
-        "upcoming": Q(apply_start__gt=day),
-        "closed": Q(apply_end__lt=day),
-    }[state]
 
 
 def policy_list(*, include_unpublished: bool = False) -> QuerySet[Policy]:

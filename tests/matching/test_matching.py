@@ -13,7 +13,7 @@ from enterprises.identity import SESSION_KEY
 from enterprises.models import EnterpriseTag, PortraitTag
 from matching import selectors
 from matching.index import get_index
-from matching.rules import validate_rule
+from policies.audience_rules import validate_rule
 from policies.models import Policy
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
@@ -214,7 +214,7 @@ def test_live_preview_counts_the_builder_rule_and_suggests_tags_for_the_labels(c
     EnterpriseFactory(employees=5)
     client.force_login(editor)
     response = client.post(
-        reverse("admin:policies_policy_audience_preview"),
+        reverse("matching-rule-preview"),
         {"rule_employees_min": "20", "labels": [PolicyLabel.objects.get(code="KJCX01").pk]},
     )
     body = response.json()

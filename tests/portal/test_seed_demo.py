@@ -60,7 +60,7 @@ def test_demo_policies_span_the_four_levels_with_guides():
     assert sample.steps and sample.materials and sample.labels.exists() and sample.departments.exists()
     assert Policy.objects.filter(level="district", region__isnull=True).count() == 0
     assert sample.history.exists()
-    from matching.rules import Vocabulary, validate_rule
+    from policies.audience_rules import Vocabulary, validate_rule
 
     vocabulary = Vocabulary.load()
     for rule in Policy.objects.values_list("audience_rule", flat=True):

@@ -1,0 +1,157 @@
+"""The rule builder: the audience rule's common shape as plain choices, for staff who should not have to
+write JSON.
+
+``compose`` turns the choices into a rule; ``decompose`` reads a rule back into choices when it has that
+shape (other rules stay editable as raw JSON). ``RuleBuilderFields`` is the form both the policy's change
+page and the live audience count (``matching.views.rule_builder_preview``) use, so the count is always
+that of the rule saving would store.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.admin.widgets import FilteredSelectMultiple
+
+from core.models import Region
+from enterprises.models import Enterprise, PortraitTag
+
+RANGES = {"age_years": "age", "employees": "employees", "registered_capital": "capital", "annual_revenue": "revenue"}
+
+
+def compose(choices: dict) -> dict:
+    parts: list[dict] = [{"tag": code} for code in choices.get("required_tags", [])]
+    any_tags = choices.get("any_tags", [])
+    if any_tags:
+        parts.append({"any": [{"tag": code} for code in any_tags]})
+    parts += [{"not": {"tag": code}} for code in choices.get("excluded_tags", [])]
+    if choices.get("regions"):
+        parts.append({"field": "region", "op": "in", "value": list(choices["regions"])})
+    if choices.get("sizes"):
+        parts.append({"field": "size_class", "op": "in", "value": list(choices["sizes"])})
+    prefixes = [p.strip().upper() for p in choices.get("industries", []) if p.strip()]
+    if prefixes:
+        leaves = [{"field": "industry", "op": "prefix", "value": p} for p in prefixes]
+        parts.append(leaves[0] if len(leaves) == 1 else {"any": leaves})
+    for field, key in RANGES.items():
+        low, high = choices.get(f"{key}_min"), choices.get(f"{key}_max")
+        low, high = _plain(low), _plain(high)
+        if low is not None and high is not None:
+            parts.append({"field": field, "op": "between", "value": [low, high]})
+        elif low is not None:
+            parts.append({"field": field, "op": "gte", "value": low})
+        elif high is not None:
+            parts.append({"field": field, "op": "lte", "value": high})
+    return {"all": parts}
+
+
+def decompose(rule: dict) -> dict | None:
+    """Choices that compose back to ``rule``, or None when the rule has another shape."""
+    if not isinstance(rule, dict) or set(rule) != {"all"}:
+        return None
+    choices: dict = {"required_tags": [], "any_tags": [], "excluded_tags": [], "regions": [], "sizes": [],
+                     "industries": []}  # fmt: skip
+    for part in rule["all"]:
+        if set(part) == {"tag"}:
+            choices["required_tags"].append(part["tag"])
+        elif set(part) == {"any"} and part["any"] and all(set(p) == {"tag"} for p in part["any"]):
+            choices["any_tags"] = [p["tag"] for p in part["any"]]
+        elif set(part) == {"not"} and set(part["not"]) == {"tag"}:
+            choices["excluded_tags"].append(part["not"]["tag"])
+        elif part.get("field") == "region" and part.get("op") == "in":
+            choices["regions"] = part["value"]
+        elif part.get("field") == "size_class" and part.get("op") == "in":
+            choices["sizes"] = part["value"]
+        elif part.get("field") == "industry" and part.get("op") == "prefix":
+            choices["industries"] = [part["value"]]
+        elif set(part) == {"any"} and all(
+            p.get("field") == "industry" and p.get("op") == "prefix" for p in part["any"]
+        ):
+            choices["industries"] = [p["value"] for p in part["any"]]
+        elif part.get("field") in RANGES and part.get("op") in {"gte", "lte", "between"}:
+            key = RANGES[part["field"]]
+            value = part["value"]
+            if part["op"] == "between":
+                choices[f"{key}_min"], choices[f"{key}_max"] = value
+            else:
+                choices[f"{key}_{'min' if part['op'] == 'gte' else 'max'}"] = value
+        else:
+            return None
+    return choices if compose(choices) == rule else None
+
+
+def _plain(value):
+    if value is None or value == "":
+        return None
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+class RuleBuilderFields(forms.Form):
+    """The audience rule's common shape as plain choices, plus the raw JSON for anything else."""
+
+    rule_required_tags = forms.ModelMultipleChoiceField(
+        label="必须具备的标签", queryset=PortraitTag.objects.filter(is_active=True), to_field_name="code",
+        required=False, widget=FilteredSelectMultiple("必备标签", is_stacked=False),
+    )  # fmt: skip
+    rule_any_tags = forms.ModelMultipleChoiceField(
+        label="具备其一即可的标签", queryset=PortraitTag.objects.filter(is_active=True), to_field_name="code",
+        required=False, widget=FilteredSelectMultiple("其一标签", is_stacked=False),
+    )  # fmt: skip
+    rule_excluded_tags = forms.ModelMultipleChoiceField(
+        label="排除的标签", queryset=PortraitTag.objects.filter(is_active=True), to_field_name="code",
+        required=False, widget=FilteredSelectMultiple("排除标签", is_stacked=False),
+    )  # fmt: skip
+    rule_regions = forms.ModelMultipleChoiceField(
+        label="限定区域", queryset=Region.objects.filter(parent__isnull=False), to_field_name="code", required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    rule_sizes = forms.MultipleChoiceField(
+        label="企业规模", choices=Enterprise.Size.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    rule_industries = forms.CharField(
+        label="行业代码前缀", required=False, help_text="GB/T 4754，逗号分隔，如 C39, I65；留空为不限。"
+    )
+    rule_age_min = forms.IntegerField(label="成立年限不少于（年）", required=False, min_value=0)
+    rule_age_max = forms.IntegerField(label="成立年限不超过（年）", required=False, min_value=0)
+    rule_employees_min = forms.IntegerField(label="从业人数不少于", required=False, min_value=0)
+    rule_employees_max = forms.IntegerField(label="从业人数不超过", required=False, min_value=0)
+    rule_capital_min = forms.DecimalField(label="注册资本不少于（万元）", required=False, min_value=0)
+    rule_capital_max = forms.DecimalField(label="注册资本不超过（万元）", required=False, min_value=0)
+    rule_revenue_min = forms.DecimalField(label="营业收入不少于（万元）", required=False, min_value=0)
+    rule_revenue_max = forms.DecimalField(label="营业收入不超过（万元）", required=False, min_value=0)
+    audience_rule = forms.JSONField(
+        label="受众规则（JSON，高级）", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="直接编辑 JSON 时以此为准；否则由上方选项生成。{\"all\": []} 表示全部企业。",
+    )  # fmt: skip
+
+    BUILDER = ["rule_required_tags", "rule_any_tags", "rule_excluded_tags", "rule_regions", "rule_sizes",
+               "rule_industries", "rule_age_min", "rule_age_max", "rule_employees_min", "rule_employees_max",
+               "rule_capital_min", "rule_capital_max", "rule_revenue_min", "rule_revenue_max"]  # fmt: skip
+
+    def load_rule(self, rule: dict) -> None:
+        """Show an existing rule in the builder when it has the builder's shape."""
+        self.fields["audience_rule"].initial = rule
+        choices = decompose(rule) or {}
+        for key, value in choices.items():
+            name = {"required_tags": "rule_required_tags", "any_tags": "rule_any_tags",
+                    "excluded_tags": "rule_excluded_tags", "regions": "rule_regions", "sizes": "rule_sizes",
+                    "industries": "rule_industries"}.get(key, f"rule_{key}")  # fmt: skip
+            self.fields[name].initial = ", ".join(value) if name == "rule_industries" else value
+
+    def composed_rule(self, data: dict, raw_changed: bool) -> dict:
+        if raw_changed and data.get("audience_rule") not in (None, ""):
+            return data["audience_rule"]
+        tags = lambda name: [t.code for t in data.get(name) or []]  # noqa: E731
+        return compose(
+            {
+                "required_tags": tags("rule_required_tags"),
+                "any_tags": tags("rule_any_tags"),
+                "excluded_tags": tags("rule_excluded_tags"),
+                "regions": [r.code for r in data.get("rule_regions") or []],
+                "sizes": data.get("rule_sizes") or [],
+                "industries": (data.get("rule_industries") or "").replace("，", ",").split(","),
+                **{key.removeprefix("rule_"): data.get(key) for key in self.BUILDER if key.endswith(("_min", "_max"))},
+            }
+        )
