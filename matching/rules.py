@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 
 from enterprises.derivation import whole_years
-from policies.audience_rules import FIELDS, OP_LABELS, SIZE_LABELS, Vocabulary
+from enterprises.industries import industry_label, industry_name
+from policies.audience_rules import FIELDS, SIZE_LABELS, Vocabulary
 
 Truth = bool | None  # Kleene logic: True, False, or None for unknown
 
@@ -140,62 +141,113 @@ def compile_rule(node: dict):
 
 
 STATE_LABELS = {True: "满足", False: "不满足", None: "数据缺失"}
+UNITS = {"age_years": "年", "registered_capital": "万元", "employees": "人", "annual_revenue": "万元"}
+PLAIN_OPS = {"in": "属于", "eq": "为", "prefix": "属于", "gte": "不少于", "lte": "不超过"}
+GROUP_LABELS = {"all": "同时满足以下各项", "any": "满足以下任一项", "not": "不属于以下情形"}
 
 
 @dataclass(frozen=True)
 class LeafResult:
-    description: str  # the condition in Chinese, e.g. "需为高新技术企业"
+    """One line of an explanation: a condition, or the heading of a group of conditions (``is_group``)."""
+
+    description: str  # the condition in plain Chinese, e.g. "需为高新技术企业", "行业属于 批发和零售业"
     state: str  # 满足 / 不满足 / 数据缺失
-    actual: str  # the firm's value, in words
+    actual: str  # the enterprise's value, in words ("" for a group)
     required: str
+    depth: int = 0  # nesting under group headings
+    is_group: bool = False
+
+
+def _number_words(value, field: str) -> str:
+    number = Decimal(str(value))
+    number = number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
+    unit = UNITS.get(field, "")
+    return f"{number:,f}" + (f" {unit}" if unit else "")
+
+
+def _value_words(field: str, value, vocab: Vocabulary) -> str:
+    kind = FIELDS[field]["kind"]
+    if kind == "region":
+        return vocab.regions.get(value, value)
+    if kind == "size":
+        return SIZE_LABELS.get(value, value)
+    if kind == "industry":
+        return industry_name(value)
+    return _number_words(value, field)
 
 
 def describe(node: dict, vocab: Vocabulary, negated: bool = False) -> tuple[str, str]:
-    """(condition in Chinese, required value in words) for one leaf."""
+    """(condition in plain Chinese, required value in words) for one leaf: names, never codes."""
     if "tag" in node:
         name = vocab.tags.get(node["tag"], node["tag"])
         return (f"不能是{name}" if negated else f"需为{name}"), name
-    spec = FIELDS[node["field"]]
-    value = node["value"]
-    if spec["kind"] == "region":
-        items = value if isinstance(value, list) else [value]
-        words = "、".join(vocab.regions.get(v, v) for v in items)
-    elif spec["kind"] == "size":
-        items = value if isinstance(value, list) else [value]
-        words = "、".join(SIZE_LABELS.get(v, v) for v in items)
-    elif node["op"] == "between":
-        words = f"{value[0]} 至 {value[1]}"
-    else:
-        words = "、".join(map(str, value)) if isinstance(value, list) else str(value)
-    op = OP_LABELS[node["op"]]
-    text = f"{spec['label']}{op}{words}"
-    return (f"{spec['label']}不能{op}{words}" if negated else text), words
+    field, op, value = node["field"], node["op"], node["value"]
+    label = FIELDS[field]["label"].split("（")[0]
+    if op == "between":
+        words = f"{_number_words(value[0], field)} 至 {_number_words(value[1], field)}"
+        return (f"{label}不能在{words}之间" if negated else f"{label}在{words}之间"), words
+    items = value if isinstance(value, list) else [value]
+    words = "、".join(_value_words(field, item, vocab) for item in items)
+    if FIELDS[field]["kind"] == "number":
+        return (f"{label}不能{PLAIN_OPS[op]}{words}" if negated else f"{label}{PLAIN_OPS[op]}{words}"), words
+    return (f"{label}不{PLAIN_OPS[op]} {words}" if negated else f"{label}{PLAIN_OPS[op]} {words}"), words
 
 
 def _actual(node: dict, facts: Facts, on: datetime.date, vocab: Vocabulary) -> str:
     if "tag" in node:
         return "持有" if node["tag"] in facts.tags else "未持有"
-    value = field_value(facts, node["field"], on)
+    field = node["field"]
+    value = field_value(facts, field, on)
     if value is None:
         return "无数据"
-    kind = FIELDS[node["field"]]["kind"]
-    if kind == "region":
-        return vocab.regions.get(value, value)
-    if kind == "size":
-        return SIZE_LABELS.get(value, value)
-    return str(value)
+    if FIELDS[field]["kind"] == "industry":
+        return industry_label(value)
+    return _value_words(field, value, vocab)
 
 
 def explain(rule: dict, facts: Facts, on: datetime.date, vocab: Vocabulary) -> list[LeafResult]:
-    """Each leaf of the rule with 满足 / 不满足 / 数据缺失, the firm's value and the required one."""
-    results = []
-    for leaf, negated in leaves(rule):
-        value = leaf_value(leaf, facts, on)
-        if negated and value is not None:
-            value = not value
-        description, required = describe(leaf, vocab, negated)
-        results.append(LeafResult(description, STATE_LABELS[value], _actual(leaf, facts, on, vocab), required))
-    return results
+    """The rule as lines a person reads: 满足 / 不满足 / 数据缺失 with the enterprise's value and the required one.
+
+    Groups other than the top-level "all" get a heading ("满足以下任一项" …) and indented lines. When the
+    enterprise qualifies, an "any" group shows only the branches that made it true: a condition it does
+    not meet is never presented as a reason it qualifies.
+    """
+    qualifies = evaluate(rule, facts, on) is True
+    lines: list[LeafResult] = []
+
+    def walk(node: dict, depth: int, negated: bool) -> None:
+        kind = next((k for k in ("all", "any") if k in node), None)
+        if kind is None and "not" in node and any(k in node["not"] for k in ("all", "any", "not")):
+            kind = "not"
+        if kind is None:
+            inner, flipped = (node["not"], not negated) if "not" in node else (node, negated)
+            value = leaf_value(inner, facts, on)
+            if flipped and value is not None:
+                value = not value
+            description, required = describe(inner, vocab, flipped)
+            lines.append(
+                LeafResult(description, STATE_LABELS[value], _actual(inner, facts, on, vocab), required, depth)
+            )
+            return
+        value = evaluate(node, facts, on)
+        if kind == "not":
+            lines.append(LeafResult(GROUP_LABELS["not"], STATE_LABELS[value], "", "", depth, is_group=True))
+            for child in [node["not"]]:
+                walk(child, depth + 1, negated)
+            return
+        children = node[kind]
+        if qualifies and kind == "any" and value is True:
+            children = [child for child in children if evaluate(child, facts, on) is True]
+        if depth == 0 and kind == "all" and not lines:
+            for child in children:
+                walk(child, depth, negated)
+            return
+        lines.append(LeafResult(GROUP_LABELS[kind], STATE_LABELS[value], "", "", depth, is_group=True))
+        for child in children:
+            walk(child, depth + 1, negated)
+
+    walk(rule, 0, False)
+    return lines
 
 
 def near_miss(rule: dict, facts: Facts, on: datetime.date) -> list[tuple[dict, bool]]:

@@ -22,7 +22,17 @@ from core import changes
 from enterprises.models import PortraitTag
 from matching.facts import facts_for
 from matching.index import get_index
-from matching.rules import Facts, LeafResult, Truth, compile_rule, describe, evaluate, explain, near_miss
+from matching.rules import (
+    Facts,
+    LeafResult,
+    Truth,
+    compile_rule,
+    describe,
+    evaluate,
+    explain,
+    leaf_value,
+    near_miss,
+)
 from policies.audience_rules import Vocabulary
 from policies.models import Policy, PolicyLabel, Window, application_window
 
@@ -215,6 +225,17 @@ class NearMiss:
         return "还差一项：" + "；或".join(self.missing)
 
 
+def _actionable(leaf: dict, facts: Facts, on: datetime.date) -> bool:
+    """What an enterprise can act on: a qualification it could obtain (or lose), or a figure the register
+    does not know, which it can supply. Where it is registered, its industry or age it cannot change."""
+    return "tag" in leaf or leaf_value(leaf, facts, on) is None
+
+
+def _missing_words(leaf: dict, negated: bool, facts: Facts, on: datetime.date, vocab: Vocabulary) -> str:
+    words = describe(leaf, vocab, negated)[0]
+    return words if "tag" in leaf else f"{words}（平台暂无贵企业该项数据，可在“我的政策包”中申请补充）"
+
+
 def near_misses_for_enterprise(*, enterprise_id: int, on: datetime.date | None = None) -> list[NearMiss]:
     """Open policies the firm does not qualify for where turning a single condition would change that."""
     on = on or timezone.localdate()
@@ -226,9 +247,13 @@ def near_misses_for_enterprise(*, enterprise_id: int, on: datetime.date | None =
     for policy in open_policies(on):
         if policy.check(facts, on) is True or not policy.rule:
             continue
-        leaves = near_miss(policy.rule, facts, on)
+        leaves = [
+            (leaf, negated) for leaf, negated in near_miss(policy.rule, facts, on) if _actionable(leaf, facts, on)
+        ]
         if leaves:
-            found.append(NearMiss(policy, [describe(leaf, vocab, negated)[0] for leaf, negated in leaves]))
+            found.append(
+                NearMiss(policy, [_missing_words(leaf, negated, facts, on, vocab) for leaf, negated in leaves])
+            )
     found.sort(key=lambda n: _rank(n.policy, on, frozenset()))
     return found
 

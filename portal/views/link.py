@@ -117,7 +117,8 @@ def package_link(request, token: str):
         generation,
         today,
         visit.sms_opt_out,
-        tuple((c.policy.pk, tuple((r.state, bool(r.actual)) for r in c.reasons)) for c in cards),
+        # The lines themselves, not only their states: an "any" group shows the branch that made it true.
+        tuple((c.policy.pk, tuple((r.description, r.state, bool(r.actual)) for r in c.reasons)) for c in cards),
     )
     values = {
         "name": escape(visit.name),

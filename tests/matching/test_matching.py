@@ -92,8 +92,48 @@ def test_explanation_says_met_not_met_and_missing_with_values():
     states = [(leaf.description, leaf.state, leaf.actual, leaf.required) for leaf in explanation.leaves]
     assert states == [
         ("需为高新技术企业", "满足", "持有", "高新技术企业"),
-        ("营业收入（万元）不少于1000", "不满足", "800.00", "1000"),
-        ("从业人数不少于20", "数据缺失", "无数据", "20"),
+        ("营业收入不少于1,000 万元", "不满足", "800 万元", "1,000 万元"),
+        ("从业人数不少于20 人", "数据缺失", "无数据", "20 人"),
+    ]
+
+
+def test_explanations_name_industries_regions_and_sizes_in_words_not_codes():
+    wholesale = EnterpriseFactory(industry="F51", region=Region.objects.get(code="320214"), size_class="small")
+    rule = {"all": [{"field": "industry", "op": "prefix", "value": "F"}, IN_XINWU,
+                    {"field": "size_class", "op": "in", "value": ["small", "micro"]}]}  # fmt: skip
+    explanation = selectors.explain_match(enterprise_id=wholesale.pk, policy=published(rule))
+    lines = [(leaf.description, leaf.actual) for leaf in explanation.leaves]
+    assert lines == [
+        ("行业属于 批发和零售业", "F51 批发业"),
+        ("所属区域属于 新吴区", "新吴区"),
+        ("企业规模属于 小型、微型", "小型"),
+    ]
+
+
+def test_a_qualifying_enterprise_sees_the_branch_that_made_an_any_group_true_and_no_failed_condition():
+    enterprise = EnterpriseFactory(employees=40, region=Region.objects.get(code="320214"))
+    tag(enterprise, "QUAL01")
+    rule = {"all": [IN_XINWU, {"any": [HIGH_TECH, {"field": "employees", "op": "gte", "value": 10_000}]}]}
+    explanation = selectors.explain_match(enterprise_id=enterprise.pk, policy=published(rule))
+    assert explanation.qualifies is True
+    lines = [(leaf.description, leaf.state, leaf.depth, leaf.is_group) for leaf in explanation.leaves]
+    assert lines == [
+        ("所属区域属于 新吴区", "满足", 0, False),
+        ("满足以下任一项", "满足", 0, True),
+        ("需为高新技术企业", "满足", 1, False),
+    ]
+    assert all(leaf.state == "满足" for leaf in explanation.leaves)
+
+
+def test_an_enterprise_that_does_not_qualify_sees_every_branch_of_an_any_group_with_its_state():
+    enterprise = EnterpriseFactory(employees=40)
+    rule = {"any": [HIGH_TECH, {"field": "employees", "op": "gte", "value": 10_000}]}
+    explanation = selectors.explain_match(enterprise_id=enterprise.pk, policy=published(rule))
+    lines = [(leaf.description, leaf.state, leaf.actual) for leaf in explanation.leaves]
+    assert lines == [
+        ("满足以下任一项", "不满足", ""),
+        ("需为高新技术企业", "不满足", "未持有"),
+        ("从业人数不少于10,000 人", "不满足", "40 人"),
     ]
 
 
@@ -103,8 +143,9 @@ def test_near_misses_name_the_single_missing_condition_or_its_alternatives():
     alternatives = published({"all": [IN_XINWU, {"any": [HIGH_TECH, {"tag": "QUAL02"}]}]}, title="两种补法")
     published({"all": [HIGH_TECH, {"tag": "QUAL03"}]}, title="差两项")
     published({"all": [IN_XINWU]}, title="已符合")
+    published({"all": [HIGH_TECH, {"field": "region", "op": "in", "value": ["320213"]}]}, title="别的区")
     misses = {m.policy.title: m for m in selectors.near_misses_for_enterprise(enterprise_id=firm.pk)}
-    assert set(misses) == {"差一项的政策", "两种补法"}
+    assert set(misses) == {"差一项的政策", "两种补法"}  # never "move to another district"
     assert misses["差一项的政策"].message == "还差一项：需为高新技术企业"
     assert misses["两种补法"].missing == ["需为高新技术企业", "需为科技型中小企业"]
     assert (misses["差一项的政策"].policy.id, misses["两种补法"].policy.id) == (one_short.pk, alternatives.pk)

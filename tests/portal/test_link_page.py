@@ -60,8 +60,8 @@ def test_firms_whose_pages_share_a_shape_each_see_their_own_name_and_values(clie
         for firm in (small, large)
     }
     assert "无锡&lt;b&gt;丙&lt;/b&gt;&amp;丁有限公司" in pages[small.pk] and "<b>丙</b>" not in pages[small.pk]
-    assert "从业人数不少于10（贵企业：37）" in pages[small.pk] and "贵企业：512" not in pages[small.pk]
-    assert "从业人数不少于10（贵企业：512）" in pages[large.pk] and "贵企业：37" not in pages[large.pk]
+    assert "从业人数不少于10 人（贵企业：37 人）" in pages[small.pk] and "贵企业：512" not in pages[small.pk]
+    assert "从业人数不少于10 人（贵企业：512 人）" in pages[large.pk] and "贵企业：37" not in pages[large.pk]
     assert small.name not in pages[large.pk] and "丙" not in pages[large.pk]
 
 
@@ -76,8 +76,10 @@ def test_a_condition_on_a_portrait_tag_shows_whether_the_firm_holds_it(client, p
     campaign_plan(campaign=campaign)
     page = client.get(f"/b/{Message.objects.get(campaign=campaign).token}").content.decode()
     tag = PortraitTag.objects.get(code="QUAL01").name
-    assert re.search(rf'class="met"><span class="state">满足</span> [^<]*{tag}[^<]*（贵企业：持有）', page)
-    assert re.search(r'class="unmet"><span class="state">不满足</span> [^<]*（贵企业：40）', page)
+    assert re.search(r'class="met group"><span class="state">满足</span> 满足以下任一项：', page)
+    assert re.search(rf'class="met depth-1"><span class="state">满足</span> [^<]*{tag}[^<]*（贵企业：持有）', page)
+    # The branch it does not meet is no reason it qualifies, so the page does not list it.
+    assert "不满足" not in page and "贵企业：40" not in page
 
 
 def test_each_visitor_gets_its_own_csrf_token_on_a_shared_page(pushed):
