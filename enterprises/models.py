@@ -80,7 +80,7 @@ class Enterprise(models.Model):
         verbose_name = "企业"
         verbose_name_plural = "企业"
         ordering = ["id"]
-        permissions = [("view_full_mobile", "可查看完整手机号")]
+        permissions = [("view_full_mobile", "可查看完整手机号"), ("correct_tags", "可按纠错申请增删企业标签")]
         indexes = [
             models.Index(fields=["region", "industry"], name="enterprise_region_industry"),
             models.Index(fields=["contact_mobile"], name="enterprise_mobile"),

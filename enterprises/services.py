@@ -415,7 +415,7 @@ def enterprise_sms_opt_out(*, mobile: str = "", enterprise_id: int | None = None
 def enterprise_tag_correct(*, enterprise: Enterprise, tag: PortraitTag, add: bool, user, detail: str) -> bool:
     """Apply an approved correction: add the tag (source 纠错) or remove it whatever its source, with a
     change record naming who and why. Tags derived from the register's data cannot be removed here."""
-    if not user.has_perm("enterprises.change_enterprise"):
+    if not (user.has_perm("enterprises.correct_tags") or user.has_perm("enterprises.change_enterprise")):
         raise PermissionDenied("您没有修改企业标签的权限。")
     if not add and tag.pk in (enterprise.derived_tags or []):
         raise ValidationError(f"“{tag.name}”由企业登记信息推导，请更正企业的登记信息，而不是删除标签。")

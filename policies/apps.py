@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 def _policies_changed(**kwargs) -> None:
@@ -14,10 +14,7 @@ class PoliciesConfig(AppConfig):
 
     def ready(self) -> None:
         from policies.models import Policy
-        from policies.roles import ensure_roles
 
-        # Permissions exist only after migrate has run for every app, so roles are synced then.
-        post_migrate.connect(ensure_roles, dispatch_uid="policies.ensure_roles")
         # The one way policy changes are announced (core/changes.py): every write of a policy goes through
         # save, delete or its labels' m2m — services save row by row, so even expiry sends these signals.
         post_save.connect(_policies_changed, sender=Policy, dispatch_uid="policies.changed.saved")

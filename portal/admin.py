@@ -33,7 +33,10 @@ class PolicyRatingAdmin(admin.ModelAdmin):
         return obj.comment[:30]
 
     def has_add_permission(self, request):
-        return False  # ratings come from firms
+        return False  # ratings come from enterprises
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a rating is a record of what an enterprise said: followed up and answered, never deleted
 
     def save_model(self, request, obj, form, change):
         try:
@@ -43,7 +46,12 @@ class PolicyRatingAdmin(admin.ModelAdmin):
 
 
 class CorrectionForm(forms.ModelForm):
-    decision = forms.ChoiceField(label="审核结论", choices=[("approve", "采纳：按申请修改标签"), ("reject", "不采纳")])
+    # No default: saving without looking must not change an enterprise's data.
+    decision = forms.ChoiceField(
+        label="审核结论",
+        choices=[("", "请选择审核结论"), ("approve", "采纳：按申请修改标签"), ("reject", "不采纳")],
+        error_messages={"required": "请选择审核结论：采纳或不采纳。"},
+    )
 
     class Meta:
         model = TagCorrection

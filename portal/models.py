@@ -125,4 +125,4 @@ class TagCorrection(models.Model):
         ordering = ["status", "-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}：{self.tag_id}"
+        return f"{self.get_action_display()}：{self.tag.name}"

@@ -10,9 +10,9 @@ from django.conf import settings
 from core.reference_data import load_regions
 from enterprises import reference_data as enterprise_data
 from policies import reference_data as policy_data
-from policies.roles import EDITOR, REVIEWER, ensure_roles
 from portal.celery import app
 from portal.processes import child_env
+from portal.roles import EDITOR, REVIEWER, ensure_roles
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[1]

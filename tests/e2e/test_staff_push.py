@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from notifications.models import Campaign, Message, SmsTemplate
 from policies.models import Policy
-from policies.roles import PUSH_APPROVER, PUSH_OPERATOR
+from portal.roles import PUSH_APPROVER, PUSH_OPERATOR
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.slow

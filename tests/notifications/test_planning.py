@@ -15,7 +15,7 @@ from notifications import dispatch, selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import check_template, segments, sms_length
 from policies.models import Policy
-from policies.roles import PUSH_APPROVER, PUSH_OPERATOR
+from portal.roles import PUSH_APPROVER, PUSH_OPERATOR
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]

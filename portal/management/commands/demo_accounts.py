@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
-from policies.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER
+from portal.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER
 
 ACCOUNTS = [
     ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),

@@ -1,4 +1,6 @@
-"""Staff roles as Django groups. Permissions are checked on the server in services and the admin."""
+"""Staff roles as Django groups, for the whole project (so they live with the project wiring).
+
+Permissions are checked on the server in services and the admin; a role only hands them out."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ REVIEWER = "政策审核"
 ADMINISTRATOR = "系统管理员"
 PUSH_OPERATOR = "推送操作员"
 PUSH_APPROVER = "推送复核"
+SERVICE_DESK = "服务专员"  # works the queues enterprises fill: 好差评 and 纠错
 
 _READ_REFERENCE = [
-    "policies.view_region",
+    "core.view_region",
     "policies.view_department",
     "policies.view_policylabel",
     "policies.view_policylabelcategory",
@@ -54,9 +57,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "notifications.view_message",
         "policies.view_policy",
     ],
+    # Replies to ratings and decides corrections; sees the enterprises concerned (phones stay masked).
+    SERVICE_DESK: [
+        "portal.view_policyrating",
+        "portal.change_policyrating",
+        "portal.view_tagcorrection",
+        "portal.change_tagcorrection",
+        "enterprises.view_enterprise",
+        "enterprises.correct_tags",
+        "policies.view_policy",
+        *_READ_REFERENCE,
+    ],
 }
 # Administrators hold every permission of the project's own apps and manage staff accounts.
-ADMIN_APPS = ("policies", "enterprises", "matching", "notifications")
+ADMIN_APPS = ("core", "policies", "enterprises", "matching", "notifications", "portal")
 ADMIN_EXTRA = ["auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group"]
 
 
