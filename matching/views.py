@@ -22,7 +22,7 @@ def rule_builder_preview(request):
     form.is_valid()  # the builder fields are all optional; bad numbers are simply left out
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
     try:
-        rule = validate_rule(form.composed_rule(data, raw_changed=request.POST.get("raw_changed") == "1"))
+        rule = validate_rule(form.composed_rule(data))
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
     audience = audience_for_rule(rule=rule, sample=5)

@@ -88,8 +88,8 @@ class PolicyAdmin(SimpleHistoryAdmin):
         (
             "受众规则",
             {
-                "fields": RuleBuilderFields.BUILDER + ["audience_rule"],
-                "description": "选择政策面向的企业；右侧实时显示覆盖企业数。",
+                "fields": RuleBuilderFields.BUILDER + ["rule_advanced", "audience_rule"],
+                "description": "选择政策面向的企业；覆盖企业数在本栏顶部随选择实时更新。",
             },
         ),  # fmt: skip
         ("解读与原文", {"fields": ["interpretation", "video_url", "full_text"], "classes": ["collapse"]}),

@@ -47,7 +47,7 @@ class PolicyAdminForm(RuleBuilderFields, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        rule = self.composed_rule(data, raw_changed="audience_rule" in self.changed_data)
+        rule = self.composed_rule(data)
         try:
             data["audience_rule"] = validate_rule(rule)
         except ValidationError as exc:

@@ -64,7 +64,7 @@ def test_a_policy_with_a_bad_rule_cannot_be_saved_through_the_admin(client, edit
         {
             "title": "测试政策", "level": "city", "departments": [Department.objects.get(code="WX-IIT").pk],
             "labels": [PolicyLabel.objects.get(code="KJCX01").pk], "summary": "摘要", "delivery": "regular",
-            "audience_rule": '{"all": [{"tag": "NOPE"}]}', "attachments-TOTAL_FORMS": "0",
+            "rule_advanced": "on", "audience_rule": '{"all": [{"tag": "NOPE"}]}', "attachments-TOTAL_FORMS": "0",
             "attachments-INITIAL_FORMS": "0",
         },
     )  # fmt: skip
