@@ -153,6 +153,12 @@ class EnterpriseAdmin(admin.ModelAdmin):
     inlines = [EnterpriseTagInline, EnterpriseTagChangeInline]
     readonly_fields = ["derived_tag_list", "created_at", "updated_at"]
 
+    def get_search_fields(self, request):
+        # Searching by the full number would confirm it to someone who may only see it masked.
+        if request.user.has_perm("enterprises.view_full_mobile"):
+            return self.search_fields
+        return [f for f in self.search_fields if "contact_mobile" not in f]
+
     @admin.display(description="联系手机")
     def mobile(self, obj: Enterprise) -> str:
         return obj.masked_mobile  # lists never show a full number

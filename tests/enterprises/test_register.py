@@ -89,6 +89,16 @@ def test_admin_lists_show_masked_phones_and_full_numbers_need_a_permission(clien
     assert "13912345678" in client.get(reverse("admin:enterprises_enterprise_change", args=[firm.pk])).content.decode()
 
 
+def test_searching_by_full_mobile_needs_the_permission_to_see_it(client):
+    """A search that finds a firm by its full number would unmask that number: only for those who may see it."""
+    EnterpriseFactory(contact_mobile="13912345678", name="无锡搜索掩码有限公司")
+    changelist = reverse("admin:enterprises_enterprise_changelist")
+    client.force_login(grant(UserFactory(username="masked"), "view_enterprise"))
+    assert "无锡搜索掩码有限公司" not in client.get(changelist, {"q": "13912345678"}).content.decode()
+    client.force_login(grant(UserFactory(username="full"), "view_enterprise", "view_full_mobile"))
+    assert "无锡搜索掩码有限公司" in client.get(changelist, {"q": "13912345678"}).content.decode()
+
+
 def test_api_masks_phones_unless_permitted(client, clerk):
     EnterpriseFactory(contact_mobile="13912345678")
     client.force_login(clerk)
