@@ -27,8 +27,9 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.db import prepared
-from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, link_maker, message_values
+from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
+from notifications.links import link_maker
 from notifications.models import Campaign, Message
 from notifications.sms import template_params
 

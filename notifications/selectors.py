@@ -6,8 +6,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 
-from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_link, message_values
+from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
 from notifications.dispatch import quiet_until
+from notifications.links import message_link
 from notifications.models import Campaign, Message
 from notifications.sms import render
 

@@ -7,8 +7,6 @@ rest of a city is still being planned; ``dispatch`` sends them.
 
 from __future__ import annotations
 
-import datetime
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.audience import bundles_sql, campaign_policies, filter_pairs, load_pairs
-from notifications.content import LINK_DAYS, TOKEN_BYTES, TOKEN_SQL, length_sql, text_sql
+from notifications.content import length_sql, text_sql
+from notifications.links import TOKEN_LENGTH, links_expire_at, tokens_sql
 from notifications.models import Campaign, Message, NotificationLedger
 from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
 
@@ -79,8 +78,8 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
             cursor.execute(
                 f"SELECT e.name, {expr}, cardinality(b.policy_ids) FROM push_bundles b "
                 f"JOIN enterprises_enterprise e ON e.id = b.enterprise_id "
-                f"CROSS JOIN (SELECT 'XXXXXXXXXXXXXXXX'::text AS token) t ORDER BY b.enterprise_id LIMIT %s",
-                [*params, sample],
+                f"CROSS JOIN (SELECT %s::text AS token) t ORDER BY b.enterprise_id LIMIT %s",
+                [*params, "X" * TOKEN_LENGTH, sample],
             )
             for name, text, count in cursor.fetchall():
                 length = sms_length(text, settings.SMS_SIGNATURE)
@@ -124,7 +123,7 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
         excluded = filter_pairs(campaign)
         seconds["exclusions"] = time.perf_counter() - clock
         if campaign.links_expire_at is None:  # links work from the first slice on
-            campaign.links_expire_at = timezone.now() + datetime.timedelta(days=LINK_DAYS)
+            campaign.links_expire_at = links_expire_at()
             campaign.save(update_fields=["links_expire_at"])
     clock = time.perf_counter()
     written, done_to, size = 0, 0, min(FIRST_SLICE, PLAN_SLICE)
@@ -173,7 +172,7 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                 "SELECT count(DISTINCT enterprise_id) FROM push_pairs WHERE enterprise_id BETWEEN %s AND %s",
                 [first_firm, last_firm],
             )
-            token, params = TOKEN_SQL, [secrets.token_bytes(TOKEN_BYTES * cursor.fetchone()[0])]
+            token, params = tokens_sql(count=cursor.fetchone()[0])
         else:
             token, params = "NULL", []
         # A slice no earlier run reached (the usual case) takes plain inserts: ON CONFLICT costs a speculative

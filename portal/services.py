@@ -5,32 +5,23 @@ Each is one atomic function; views stay thin and call these.
 
 from __future__ import annotations
 
-import atexit
 import datetime
 import hashlib
 import hmac
 import logging
 import secrets
-import threading
-import time
-from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
-from redis.exceptions import RedisError
 
-from core import redis as shared_redis
-from core.redis import key
 from enterprises.models import Enterprise, PortraitTag
 from enterprises.services import enterprise_tag_correct
 from enterprises.validators import mask_mobile, validate_uscc
-from matching import freshness
 from notifications.gateways import Outcome, OutgoingSms, get_gateway
 from notifications.gateways.throttle import limiter
-from notifications.models import Message
 from notifications.sms import template_params
 from policies.models import PolicyLabel
 from portal.models import LabelSubscription, LoginCode, PolicyRating, PolicyReaction, TagCorrection
@@ -122,105 +113,6 @@ def login_code_check(*, uscc: str, code: str, ip: str | None) -> Enterprise:
             login.save(update_fields=["attempts"])
     limiter().hit(lock, *wrong_key)
     raise wrong
-
-
-def package_link_revoke(*, message: Message, user) -> None:
-    """Stop a firm's link at once (say, an SMS sent to a number the firm no longer owns)."""
-    if not user.has_perm("notifications.launch_campaign"):
-        raise PermissionDenied("您没有撤销政策包链接的权限。")
-    Message.objects.filter(pk=message.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
-def _opens_keys() -> tuple[str, str]:
-    return key("link", "opens"), key("link", "first-open")
-
-
-SYNC_SECONDS = 1.0  # how long openings wait in a process before going to Redis
-_local = {"counts": Counter(), "firsts": {}, "generation": None, "synced": 0.0}
-_local_lock = threading.Lock()
-
-
-def package_link_opened(*, message_id: int) -> int | None:
-    """Count an opening of a firm's link; returns the policies' generation, for the page to use.
-
-    A burst after a push writes nothing to PostgreSQL: openings gather in this process and go to Redis at
-    most once a second, in one round trip that also reads the generation (so a policy change reaches link
-    pages within a second); ``link_opens_flush`` moves them to the messages. Without Redis they are
-    counted in PostgreSQL directly and None is returned.
-    """
-    now = time.time()
-    with _local_lock:
-        _local["counts"][message_id] += 1
-        _local["firsts"].setdefault(message_id, int(now))
-        if _local["generation"] is not None and now - _local["synced"] < SYNC_SECONDS:
-            return _local["generation"]
-    return _sync_opens()
-
-
-def _sync_opens() -> int | None:
-    """Hand this process's openings to Redis and read the policies' generation, in one round trip."""
-    with _local_lock:
-        counts, firsts = _local["counts"], _local["firsts"]
-        _local.update(counts=Counter(), firsts={}, synced=time.time())
-    counts_key, firsts_key = _opens_keys()
-    try:
-        pipe = shared_redis.client().pipeline(transaction=False)
-        for message_id, n in counts.items():
-            pipe.hincrby(counts_key, message_id, n)
-        for message_id, first in firsts.items():
-            pipe.hsetnx(firsts_key, message_id, first)
-        generation = int(pipe.get(freshness.generation_key(freshness.POLICIES)).execute()[-1] or 0)
-    except RedisError:
-        if counts:
-            ids = list(counts)
-            _add_opens(ids, [counts[i] for i in ids], [firsts[i] for i in ids])
-        generation = None
-    with _local_lock:
-        _local["generation"] = generation
-    return generation
-
-
-def reset_local_opens() -> None:
-    """Drop openings not yet handed to Redis (tests, which start each from a clean slate)."""
-    with _local_lock:
-        _local.update(counts=Counter(), firsts={}, generation=None, synced=0.0)
-
-
-@atexit.register
-def _hand_over_on_exit() -> None:
-    """A worker that stops hands over what it counted."""
-    if _local["counts"]:
-        _sync_opens()
-
-
-def link_opens_flush() -> int:
-    """Move buffered link openings to their messages, set-based; returns how many messages were updated."""
-    _sync_opens()  # this process's own first
-    counts, firsts = _opens_keys()
-    client = shared_redis.client()
-    taking = f"{counts}:flushing:{secrets.token_hex(4)}"
-    try:
-        client.rename(counts, taking)  # from here on, new openings start a new hash
-    except RedisError:
-        return 0  # nothing buffered
-    opened = {int(k): int(v) for k, v in client.hgetall(taking).items()}
-    first = client.hmget(firsts, list(opened))
-    ids = list(opened)
-    _add_opens(ids, [opened[i] for i in ids], [int(f or time.time()) for f in first])
-    client.delete(taking)
-    if ids:
-        client.hdel(firsts, *ids)
-    return len(ids)
-
-
-def _add_opens(ids: list[int], counts: list[int], firsts: list[int]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {Message._meta.db_table} m SET open_count = m.open_count + o.n,
-                  first_opened_at = COALESCE(m.first_opened_at, to_timestamp(o.first))
-                FROM unnest(%s::bigint[], %s::int[], %s::bigint[]) AS o(id, n, first) WHERE m.id = o.id""",
-            [ids, counts, firsts],
-        )
 
 
 def policy_react(*, enterprise_id: int, policy_id: int, kind: str) -> PolicyReaction:
