@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-import secrets
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from redis.exceptions import RedisError
 
 from core.db import prepared
 from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, get_gateway
 from notifications.links import link_maker
 from notifications.models import Campaign, Message
 from notifications.sms import template_params
@@ -59,14 +58,6 @@ def chunk_size() -> int:
     """Messages per task: whole gateway calls, about SMS_TASK_CHUNK messages (fewer, larger tasks)."""
     batch = get_gateway().batch_size
     return batch * max(1, settings.SMS_TASK_CHUNK // batch)
-
-
-def call_block(call_id: str) -> int:
-    """The first message id of the block a call carried (its id is ``<campaign>-<nonce>-<first id>[.n]``)."""
-    return int(echoed_call(call_id).rsplit("-", 1)[1])
-
-
-MAX_BATCH = 1000  # no gateway takes more numbers a call, so a call's messages lie within this many ids
 
 
 def campaign_chunks(
@@ -111,6 +102,10 @@ def last_progress(campaign_id: int) -> float | None:
         return None
 
 
+# The call id of a message: the chunk's prefix and the first id of its block of batch_size ids.
+CALL_ID_SQL = callid.push_call_sql("%s + (m.id - %s) / %s * %s")
+
+
 def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     """Send one chunk, one gateway call per batch; returns messages per outcome. Safe to run twice."""
     gateway = get_gateway()
@@ -124,21 +119,21 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         return Counter(cancelled=waiting.update(status=Message.Status.CANCELLED))
     if quiet_until() is not None:
         return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
-    call_base = f"{campaign_id:x}-{secrets.token_hex(5)}"
+    call_prefix = callid.push_prefix(campaign_id=campaign_id)
     with connection.cursor() as cursor:  # one statement: atomic on its own
         # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big;
-        # the call id names the block's first id, which is how receipts find these rows again. The rows are
+        # the call id names the block's first id (callid), which is how receipts find these rows again. The rows are
         # found by id range alone ("+ 0" keeps the planner off the campaign index, which it picks while a
         # fresh campaign has no statistics, and which would read the whole campaign for each chunk).
         cursor.execute(
             f"""UPDATE {TABLE} m SET status = 'sending', attempts = attempts + 1, sent_at = now(),
-                  call_id = %s || '-' || (%s + (m.id - %s) / %s * %s)
+                  call_id = {CALL_ID_SQL}
                 FROM enterprises_enterprise e, policies_policy p
                 WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = 'created'
                   AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
                 RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
                           m.token""",
-            [call_base, first_id, first_id, gateway.batch_size, gateway.batch_size, first_id, last_id, campaign_id],
+            [call_prefix, first_id, first_id, gateway.batch_size, gateway.batch_size, first_id, last_id, campaign_id],
         )
         rows = cursor.fetchall()
     body, link = campaign.template.body, link_maker(campaign)

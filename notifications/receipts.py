@@ -16,8 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from enterprises.services import enterprise_sms_opt_out, is_opt_out_reply
 from enterprises.validators import normalize_mobile
-from notifications.dispatch import MAX_BATCH, call_block
-from notifications.gateways import echoed_call
+from notifications.gateways import callid
 from notifications.models import InboundSms, Message
 
 TABLE = Message._meta.db_table
@@ -69,7 +68,7 @@ def parse_receipts(vendor: str, payload) -> list[Receipt]:
             ok = item["success"] in (True, "true", "True", 1)
             receipts.append(
                 Receipt(
-                    echoed_call(item.get("out_id", "")),
+                    callid.whole(item.get("out_id", "")),
                     _mobile(item["phone_number"]),
                     ok,
                     "" if ok else f"{item.get('err_code', '')}：{item.get('err_msg', '')}"[:200],
@@ -81,7 +80,7 @@ def parse_receipts(vendor: str, payload) -> list[Receipt]:
             ok = item["report_status"] == "SUCCESS"
             receipts.append(
                 Receipt(
-                    echoed_call(item.get("ext", "")),
+                    callid.whole(item.get("ext", "")),
                     _mobile(item["mobile"]),
                     ok,
                     "" if ok else str(item.get("errmsg", ""))[:200],
@@ -107,7 +106,7 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
     """Delivered or failed, in one statement; returns how many messages moved (repeats move none)."""
     if not receipts:
         return 0
-    ours = [(block, r) for r in receipts if (block := _block(r.call_id)) is not None]
+    ours = [(block, r) for r in receipts if (block := callid.block(r.call_id)) is not None]
     if not ours:
         return 0
     rows = [(block, r.call_id, r.mobile, r.delivered, r.error, r.gateway_id, r.at) for block, r in ours]
@@ -123,16 +122,9 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
                             %s::timestamptz[]) AS r(block, call_id, mobile, ok, error, gateway_id, at)
                 WHERE m.id BETWEEN r.block AND r.block + %s AND m.call_id = r.call_id AND m.mobile = r.mobile
                   AND m.status IN ('sending', 'sent')""",
-            [*[list(c) for c in columns], MAX_BATCH - 1],
+            [*[list(c) for c in columns], callid.BLOCK_SPAN - 1],
         )
         return cursor.rowcount
-
-
-def _block(call_id: str) -> int | None:
-    try:
-        return call_block(call_id)
-    except (IndexError, ValueError):
-        return None  # not one of our calls
 
 
 def replies_record(*, vendor: str, replies: list[Reply]) -> int:

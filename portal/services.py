@@ -20,7 +20,7 @@ from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from enterprises.models import Enterprise, PortraitTag
 from enterprises.services import enterprise_tag_correct
 from enterprises.validators import mask_mobile, validate_uscc
-from notifications.gateways import Outcome, OutgoingSms, get_gateway
+from notifications.gateways import Outcome, OutgoingSms, callid, get_gateway
 from notifications.gateways.throttle import limiter
 from notifications.sms import template_params
 from policies.models import PolicyLabel
@@ -75,8 +75,9 @@ def login_code_send(*, uscc: str, ip: str | None) -> str:
         login.save(update_fields=["code_hash"])
     body = settings.SMS_LOGIN_TEMPLATE_BODY
     sms = OutgoingSms(f"L{login.pk}", firm.contact_mobile, template_params(body, {"code": code}), body)
+    call_id = callid.login_call_id(code_id=login.pk)
     result = get_gateway().send(
-        [sms], signature=settings.SMS_SIGNATURE, template_code=settings.SMS_LOGIN_TEMPLATE, call_id=f"login-{login.pk}"
+        [sms], signature=settings.SMS_SIGNATURE, template_code=settings.SMS_LOGIN_TEMPLATE, call_id=call_id
     )[0]
     if result.outcome not in {Outcome.ACCEPTED, Outcome.UNKNOWN}:
         log.warning("登录验证码发送失败（%s）：%s", mask_mobile(firm.contact_mobile), result.error)

@@ -4,9 +4,9 @@ A gateway sends one batch of messages in one call and answers, per message, one 
 the gateway's id), a temporary failure (worth retrying), a permanent failure (never retried), or
 unknown (the call timed out: the watchdog asks the gateway before anything is sent again).
 
-Every call carries a ``call_id`` (Aliyun ``OutId``, Tencent ``SessionContext``): the vendors take one
-such id per request, echo it in receipts and in their send-detail queries, and that is how a timed-out
-call is reconciled without sending twice.
+Every call carries a ``call_id`` (Aliyun ``OutId``, Tencent ``SessionContext``; its format is ``callid``'s):
+the vendors take one such id per request, echo it in receipts and in their send-detail queries, and that is
+how a timed-out call is reconciled without sending twice.
 """
 
 from __future__ import annotations
@@ -76,11 +76,6 @@ class Gateway:
     def accepted(self, stuck: list[StuckSms]) -> dict[str, bool] | None:
         """Per stuck message (out id): did the gateway take it? Absent when it cannot tell yet; None: never."""
         return None
-
-
-def echoed_call(value: str) -> str:
-    """The call id a vendor echoes back, without the ``.n`` a split resend added (see AliyunGateway.send)."""
-    return str(value).split(".")[0]
 
 
 def results_for(messages: list[OutgoingSms], outcome: Outcome, *, gateway_id: str = "", error: str = ""):

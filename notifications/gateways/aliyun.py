@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import hmac
 import uuid
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, results_for
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, results_for
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2017-05-25"
@@ -149,11 +150,8 @@ class AliyunGateway(Gateway):
             return results_for(messages, Outcome.TEMPORARY, error=reason)
         if code in NUMBER_CODES and len(messages) > 1:
             # The call was refused as a whole, so nothing went out: resending singly cannot duplicate.
-            return [
-                r
-                for i, m in enumerate(messages)
-                for r in self.send([m], signature=signature, template_code=template_code, call_id=f"{call_id}.{i}")
-            ]
+            resend = functools.partial(self.send, signature=signature, template_code=template_code)
+            return [r for i, m in enumerate(messages) for r in resend([m], call_id=callid.part(call_id, i))]
         return results_for(messages, Outcome.PERMANENT, error=reason)
 
     def accepted(self, stuck: list[StuckSms]) -> dict[str, bool]:
@@ -175,5 +173,5 @@ class AliyunGateway(Gateway):
             if answer.get("Code") != "OK":
                 continue
             records = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO", [])
-            found[sms.out_id] = any(echoed_call(r.get("OutId", "")) == sms.call_id for r in records)
+            found[sms.out_id] = any(callid.whole(r.get("OutId", "")) == sms.call_id for r in records)
         return found

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, results_for
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, results_for
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2021-01-11"
@@ -114,7 +114,7 @@ class TencentGateway(Gateway):
         results = []
         for i, group in enumerate(groups.values()):
             results += self._send_group(
-                group, signature, template_code, f"{call_id}.{i}" if len(groups) > 1 else call_id
+                group, signature, template_code, callid.part(call_id, i) if len(groups) > 1 else call_id
             )
         return results
 
@@ -171,7 +171,7 @@ class TencentGateway(Gateway):
             if "Error" in answer:
                 continue
             reports = answer.get("PullSmsSendStatusSet", [])
-            if any(echoed_call(r.get("SessionContext", "")) == sms.call_id for r in reports):
+            if any(callid.whole(r.get("SessionContext", "")) == sms.call_id for r in reports):
                 found[sms.out_id] = True
             elif now - sms.sent_at > RECEIPT_WAIT:
                 found[sms.out_id] = False
