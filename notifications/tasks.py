@@ -81,7 +81,7 @@ def watchdog() -> dict:
 @shared_task(acks_late=True)
 def record_receipts(items: list[dict]) -> int:
     """Receipts queued by the webhook (the vendor gets its answer at once); repeats change nothing."""
-    return receipts.receipts_record(receipts=[receipts.Receipt(**item) for item in items])
+    return receipts.receipts_record(receipts=receipts.receipts_from_json(items))
 
 
 @shared_task
