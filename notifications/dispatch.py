@@ -35,6 +35,7 @@ from notifications.sms import template_params
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
 TABLE = Message._meta.db_table
+S = Message.Status  # in raw SQL too: '{S.CREATED}'
 log = logging.getLogger("notifications.sms")
 
 
@@ -72,7 +73,7 @@ def campaign_chunks(
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
                   SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk
-                  FROM {TABLE} WHERE {campaign} = %s AND status = 'created' AND id BETWEEN %s AND %s) numbered
+                  FROM {TABLE} WHERE {campaign} = %s AND status = '{S.CREATED}' AND id BETWEEN %s AND %s) numbered
                 GROUP BY chunk ORDER BY 1""",
             [size, campaign_id, first, last],
         )
@@ -126,10 +127,10 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         # found by id range alone ("+ 0" keeps the planner off the campaign index, which it picks while a
         # fresh campaign has no statistics, and which would read the whole campaign for each chunk).
         cursor.execute(
-            f"""UPDATE {TABLE} m SET status = 'sending', attempts = attempts + 1, sent_at = now(),
+            f"""UPDATE {TABLE} m SET status = '{S.SENDING}', attempts = attempts + 1, sent_at = now(),
                   call_id = {CALL_ID_SQL}
                 FROM enterprises_enterprise e, policies_policy p
-                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = 'created'
+                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = '{S.CREATED}'
                   AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
                 RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
                           m.token""",
@@ -186,11 +187,11 @@ def _cancel_taken(out_ids: list[str]) -> int:
 
 
 RESULT_UPDATES = {
-    Outcome.ACCEPTED: "status = 'sent', gateway_id = r.gateway_id",
-    Outcome.PERMANENT: "status = 'permanent-failure', error = r.error",
+    Outcome.ACCEPTED: f"status = '{S.SENT}', gateway_id = r.gateway_id",
+    Outcome.PERMANENT: f"status = '{S.PERMANENT_FAILURE}', error = r.error",
     # Back to created for the task's retry, unless the attempts are used up.
     Outcome.TEMPORARY: f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
-    f"THEN 'technical-failure' ELSE 'created' END",
+    f"THEN '{S.TECHNICAL_FAILURE}' ELSE '{S.CREATED}' END",
     Outcome.UNKNOWN: "error = r.error",  # stays in sending for the watchdog
 }
 
@@ -227,7 +228,7 @@ def record_results(results: list[SendResult], *, campaign_id: int, call_id: str)
 
 WHOLE_CALL_SQL = {
     outcome: f"""UPDATE {TABLE} m SET {change} FROM (SELECT %s::text AS gateway_id, %s::text AS error) r
-                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = 'sending'"""
+                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = '{S.SENDING}'"""
     for outcome, change in RESULT_UPDATES.items()
 }
 
@@ -243,7 +244,7 @@ def _record_each(by_answer: dict[tuple[Outcome, str, str], list[SendResult]], pa
         sql.append(
             f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
                 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                WHERE m.id = r.id AND m.status = 'sending'"""
+                WHERE m.id = r.id AND m.status = '{S.SENDING}'"""
         )
         ids, gateway_ids, errors = zip(*rows, strict=True)
         params += [list(ids), list(gateway_ids), list(errors)]
@@ -302,8 +303,9 @@ def close_finished() -> int:
     """Campaigns with nothing left to send are completed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {Campaign._meta.db_table} c SET status = 'completed' WHERE c.status = 'sending'
+            f"""UPDATE {Campaign._meta.db_table} c SET status = '{Campaign.Status.COMPLETED}'
+                WHERE c.status = '{Campaign.Status.SENDING}'
                 AND NOT EXISTS (SELECT 1 FROM {TABLE} m WHERE m.campaign_id = c.id
-                                AND m.status IN ('created', 'sending'))"""
+                                AND m.status IN ('{S.CREATED}', '{S.SENDING}'))"""
         )
         return cursor.rowcount

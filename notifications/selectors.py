@@ -27,6 +27,7 @@ def message_text(*, message: Message) -> str:
     return render(message.campaign.template.body, values)
 
 
+S = Message.Status
 PROGRESS_SECONDS = 2  # how stale a progress bar may be; counting a city push reads a million rows
 
 
@@ -37,10 +38,10 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     if counts is None:
         counts = Message.objects.filter(campaign=campaign).aggregate(
             planned=Count("id"),
-            sent=Count("id", filter=Q(status__in=["sent", "delivered"])),
-            delivered=Count("id", filter=Q(status="delivered")),
-            failed=Count("id", filter=Q(status__in=["permanent-failure", "technical-failure", "validation-failed"])),
-            cancelled=Count("id", filter=Q(status="cancelled")),
+            sent=Count("id", filter=Q(status__in=[S.SENT, S.DELIVERED])),
+            delivered=Count("id", filter=Q(status=S.DELIVERED)),
+            failed=Count("id", filter=Q(status__in=[S.PERMANENT_FAILURE, S.TECHNICAL_FAILURE, S.VALIDATION_FAILED])),
+            cancelled=Count("id", filter=Q(status=S.CANCELLED)),
             opened=Count("id", filter=Q(first_opened_at__isnull=False)),
         )
         cache.set(key, counts, PROGRESS_SECONDS)

@@ -19,15 +19,15 @@ from django.utils import timezone
 from notifications.audience import bundles_sql, campaign_policies, filter_pairs, load_pairs
 from notifications.content import length_sql, text_sql
 from notifications.links import TOKEN_LENGTH, links_expire_at, tokens_sql
-from notifications.models import Campaign, Message, NotificationLedger
+from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
 
 
 def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
     """The campaign's template against the carrier rules, with the configured signature."""
-    return check_template(
-        body=campaign.template.body, signature=settings.SMS_SIGNATURE, marketing=campaign.template.kind == "marketing"
-    )
+    template = campaign.template
+    marketing = template.kind == SmsTemplate.Kind.MARKETING
+    return check_template(body=template.body, signature=settings.SMS_SIGNATURE, marketing=marketing)
 
 
 @dataclass
@@ -189,7 +189,7 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                     (campaign_id, enterprise_id, mobile, policy_ids, token, length, segments, status, call_id,
                      gateway_id, error, attempts, created_at, open_count)
                   SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, {token}, {length},
-                         {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
+                         {segments_sql(length)}, '{Message.Status.CREATED}', '', '', '', 0, now(), 0
                   FROM ({bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
                   -- the slice's range again: the planner does not carry it across the join, and would
                   -- read the whole register for every slice

@@ -163,7 +163,8 @@ def correction_request(*, enterprise_id: int, tag_id: int, action: str, reason: 
         raise ValidationError("请说明理由，便于工作人员核实。")
     if not PortraitTag.objects.filter(pk=tag_id, is_active=True).exists():
         raise ValidationError("未知的标签。")
-    if TagCorrection.objects.filter(enterprise_id=enterprise_id, tag_id=tag_id, status="pending").exists():
+    pending = TagCorrection.objects.filter(status=TagCorrection.Status.PENDING)
+    if pending.filter(enterprise_id=enterprise_id, tag_id=tag_id).exists():
         raise ValidationError("该标签已有待审核的纠错申请。")
     return TagCorrection.objects.create(
         enterprise_id=enterprise_id, tag_id=tag_id, action=action, reason=reason.strip()[:500]
