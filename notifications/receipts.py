@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from django.db import connection, transaction
 
-from enterprises.services import enterprise_sms_opt_out, is_opt_out_reply
+from notifications.consent import enterprise_sms_opt_out, reply_is_opt_out
 from notifications.gateways import callid
 from notifications.gateways.callbacks import Receipt, Reply
 from notifications.models import InboundSms, Message
@@ -49,7 +49,7 @@ def replies_record(*, vendor: str, replies: list[Reply]) -> int:
     """Keep every reply; an opt-out word stops all SMS to the firms behind that number. Returns firms opted out."""
     opted = 0
     for reply in replies:
-        count = enterprise_sms_opt_out(mobile=reply.mobile) if is_opt_out_reply(reply.text) else 0
+        count = enterprise_sms_opt_out(mobile=reply.mobile) if reply_is_opt_out(text=reply.text) else 0
         InboundSms.objects.create(vendor=vendor, mobile=reply.mobile, text=reply.text[:500], opted_out=count)
         opted += count
     return opted

@@ -28,8 +28,8 @@ from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from enterprises.services import enterprise_sms_opt_out
 from notifications import links
+from notifications.consent import enterprise_sms_opt_out
 from portal import selectors
 from portal.models import PolicyReaction
 from portal.views.firm import policy_action
