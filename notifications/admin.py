@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from enterprises.validators import mask_mobile
 from notifications import audience, dispatch, links, selectors, services
 from notifications.models import Campaign, Message, SmsTemplate
-from notifications.sms import check_template
+from notifications.sms_rules import check_template
 
 
 class SmsTemplateForm(forms.ModelForm):

@@ -25,14 +25,14 @@ def enterprise_sms_opt_out(*, mobile: str = "", enterprise_id: int | None = None
 
     Returns how many firms were newly opted out; a repeat changes nothing.
     """
-    firms = Enterprise.objects.filter(sms_opt_out=False)
+    enterprises = Enterprise.objects.filter(sms_opt_out=False)
     if enterprise_id is not None:
-        firms = firms.filter(pk=enterprise_id)
+        enterprises = enterprises.filter(pk=enterprise_id)
     elif mobile:
-        firms = firms.filter(contact_mobile=mobile)
+        enterprises = enterprises.filter(contact_mobile=mobile)
     else:
         return 0
-    ids = list(firms.select_for_update().values_list("pk", flat=True))
+    ids = list(enterprises.select_for_update().values_list("pk", flat=True))
     Enterprise.objects.filter(pk__in=ids).update(sms_opt_out=True, sms_opt_out_at=timezone.now())
     Message.objects.filter(enterprise_id__in=ids, status=Message.Status.CREATED).update(status=Message.Status.CANCELLED)
     return len(ids)

@@ -26,16 +26,16 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.db import prepared
-from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, get_gateway
 from notifications.links import link_maker
 from notifications.models import Campaign, Message
-from notifications.sms import template_params
+from notifications.push_text import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
+from notifications.sms_rules import template_params
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
 TABLE = Message._meta.db_table
-S = Message.Status  # in raw SQL too: '{S.CREATED}'
+MessageStatus = Message.Status  # in raw SQL too: '{MessageStatus.CREATED}'
 log = logging.getLogger("notifications.sms")
 
 
@@ -73,7 +73,8 @@ def campaign_chunks(
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
                   SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk
-                  FROM {TABLE} WHERE {campaign} = %s AND status = '{S.CREATED}' AND id BETWEEN %s AND %s) numbered
+                  FROM {TABLE} WHERE {campaign} = %s AND status = '{MessageStatus.CREATED}'
+                    AND id BETWEEN %s AND %s) numbered
                 GROUP BY chunk ORDER BY 1""",
             [size, campaign_id, first, last],
         )
@@ -127,10 +128,10 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         # found by id range alone ("+ 0" keeps the planner off the campaign index, which it picks while a
         # fresh campaign has no statistics, and which would read the whole campaign for each chunk).
         cursor.execute(
-            f"""UPDATE {TABLE} m SET status = '{S.SENDING}', attempts = attempts + 1, sent_at = now(),
+            f"""UPDATE {TABLE} m SET status = '{MessageStatus.SENDING}', attempts = attempts + 1, sent_at = now(),
                   call_id = {CALL_ID_SQL}
                 FROM enterprises_enterprise e, policies_policy p
-                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = '{S.CREATED}'
+                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = '{MessageStatus.CREATED}'
                   AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
                 RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
                           m.token""",
@@ -151,7 +152,7 @@ CALLS_IN_FLIGHT = 2  # per worker process: while one call waits for the gateway,
 
 
 @functools.cache
-def _caller() -> ThreadPoolExecutor:
+def _call_threads() -> ThreadPoolExecutor:
     """The threads of a worker process that make the gateway calls (made after the fork, on first use)."""
     return ThreadPoolExecutor(max_workers=CALLS_IN_FLIGHT, thread_name_prefix="sms-call")
 
@@ -172,7 +173,7 @@ def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[Outg
         if cancelled:
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
-        call = _caller().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
+        call = _call_threads().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
                                 template_code=campaign.template.code, call_id=call_id)  # fmt: skip
         in_flight.append((call_id, call))
         if len(in_flight) > CALLS_IN_FLIGHT:
@@ -187,11 +188,11 @@ def _cancel_taken(out_ids: list[str]) -> int:
 
 
 RESULT_UPDATES = {
-    Outcome.ACCEPTED: f"status = '{S.SENT}', gateway_id = r.gateway_id",
-    Outcome.PERMANENT: f"status = '{S.PERMANENT_FAILURE}', error = r.error",
+    Outcome.ACCEPTED: f"status = '{MessageStatus.SENT}', gateway_id = r.gateway_id",
+    Outcome.PERMANENT: f"status = '{MessageStatus.PERMANENT_FAILURE}', error = r.error",
     # Back to created for the task's retry, unless the attempts are used up.
     Outcome.TEMPORARY: f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
-    f"THEN '{S.TECHNICAL_FAILURE}' ELSE '{S.CREATED}' END",
+    f"THEN '{MessageStatus.TECHNICAL_FAILURE}' ELSE '{MessageStatus.CREATED}' END",
     Outcome.UNKNOWN: "error = r.error",  # stays in sending for the watchdog
 }
 
@@ -228,7 +229,7 @@ def record_results(results: list[SendResult], *, campaign_id: int, call_id: str)
 
 WHOLE_CALL_SQL = {
     outcome: f"""UPDATE {TABLE} m SET {change} FROM (SELECT %s::text AS gateway_id, %s::text AS error) r
-                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = '{S.SENDING}'"""
+                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = '{MessageStatus.SENDING}'"""
     for outcome, change in RESULT_UPDATES.items()
 }
 
@@ -244,7 +245,7 @@ def _record_each(by_answer: dict[tuple[Outcome, str, str], list[SendResult]], pa
         sql.append(
             f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
                 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                WHERE m.id = r.id AND m.status = '{S.SENDING}'"""
+                WHERE m.id = r.id AND m.status = '{MessageStatus.SENDING}'"""
         )
         ids, gateway_ids, errors = zip(*rows, strict=True)
         params += [list(ids), list(gateway_ids), list(errors)]
@@ -306,6 +307,6 @@ def close_finished() -> int:
             f"""UPDATE {Campaign._meta.db_table} c SET status = '{Campaign.Status.COMPLETED}'
                 WHERE c.status = '{Campaign.Status.SENDING}'
                 AND NOT EXISTS (SELECT 1 FROM {TABLE} m WHERE m.campaign_id = c.id
-                                AND m.status IN ('{S.CREATED}', '{S.SENDING}'))"""
+                                AND m.status IN ('{MessageStatus.CREATED}', '{MessageStatus.SENDING}'))"""
         )
         return cursor.rowcount

@@ -159,8 +159,9 @@ def _opens_keys() -> tuple[str, str]:
 
 
 SYNC_SECONDS = 1.0  # how long openings wait in a process before going to Redis
-_local = {"counts": Counter(), "firsts": {}, "generation": None, "synced": 0.0}
-_local_lock = threading.Lock()
+# Openings this process has counted and not yet handed to Redis, and the generation it last read there.
+_buffer = {"counts": Counter(), "firsts": {}, "generation": None, "synced": 0.0}
+_buffer_lock = threading.Lock()
 
 
 def link_opened(*, message_id: int) -> int | None:
@@ -172,19 +173,19 @@ def link_opened(*, message_id: int) -> int | None:
     counted in PostgreSQL directly and None is returned.
     """
     now = time.time()
-    with _local_lock:
-        _local["counts"][message_id] += 1
-        _local["firsts"].setdefault(message_id, int(now))
-        if _local["generation"] is not None and now - _local["synced"] < SYNC_SECONDS:
-            return _local["generation"]
+    with _buffer_lock:
+        _buffer["counts"][message_id] += 1
+        _buffer["firsts"].setdefault(message_id, int(now))
+        if _buffer["generation"] is not None and now - _buffer["synced"] < SYNC_SECONDS:
+            return _buffer["generation"]
     return _hand_over_opens()
 
 
 def _hand_over_opens() -> int | None:
     """Hand this process's openings to Redis and read the policies' generation, in one round trip."""
-    with _local_lock:
-        counts, firsts = _local["counts"], _local["firsts"]
-        _local.update(counts=Counter(), firsts={}, synced=time.time())
+    with _buffer_lock:
+        counts, firsts = _buffer["counts"], _buffer["firsts"]
+        _buffer.update(counts=Counter(), firsts={}, synced=time.time())
     counts_key, firsts_key = _opens_keys()
     try:
         pipe = shared_redis.client().pipeline(transaction=False)
@@ -198,21 +199,21 @@ def _hand_over_opens() -> int | None:
             ids = list(counts)
             _add_opens(ids, [counts[i] for i in ids], [firsts[i] for i in ids])
         generation = None
-    with _local_lock:
-        _local["generation"] = generation
+    with _buffer_lock:
+        _buffer["generation"] = generation
     return generation
 
 
 def reset_local_opens() -> None:
     """Drop openings not yet handed to Redis (tests, which start each from a clean slate)."""
-    with _local_lock:
-        _local.update(counts=Counter(), firsts={}, generation=None, synced=0.0)
+    with _buffer_lock:
+        _buffer.update(counts=Counter(), firsts={}, generation=None, synced=0.0)
 
 
 @atexit.register
 def _hand_over_on_exit() -> None:
     """A worker that stops hands over what it counted."""
-    if _local["counts"]:
+    if _buffer["counts"]:
         _hand_over_opens()
 
 

@@ -17,7 +17,7 @@ from notifications.gateways.callbacks import Receipt, Reply
 from notifications.models import InboundSms, Message
 
 TABLE = Message._meta.db_table
-S = Message.Status  # in raw SQL too: '{S.SENT}'
+MessageStatus = Message.Status  # in raw SQL too: '{MessageStatus.SENT}'
 
 
 def receipts_record(*, receipts: list[Receipt]) -> int:
@@ -32,14 +32,14 @@ def receipts_record(*, receipts: list[Receipt]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {TABLE} m SET
-                  status = CASE WHEN r.ok THEN '{S.DELIVERED}' ELSE '{S.PERMANENT_FAILURE}' END,
+                  status = CASE WHEN r.ok THEN '{MessageStatus.DELIVERED}' ELSE '{MessageStatus.PERMANENT_FAILURE}' END,
                   delivered_at = CASE WHEN r.ok THEN r.at END,
                   error = CASE WHEN r.ok THEN '' ELSE r.error END,
                   gateway_id = CASE WHEN m.gateway_id = '' THEN r.gateway_id ELSE m.gateway_id END
                 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bool[], %s::text[], %s::text[],
                             %s::timestamptz[]) AS r(block, call_id, mobile, ok, error, gateway_id, at)
                 WHERE m.id BETWEEN r.block AND r.block + %s AND m.call_id = r.call_id AND m.mobile = r.mobile
-                  AND m.status IN ('{S.SENDING}', '{S.SENT}')""",
+                  AND m.status IN ('{MessageStatus.SENDING}', '{MessageStatus.SENT}')""",
             [*[list(c) for c in columns], callid.BLOCK_SPAN - 1],
         )
         return cursor.rowcount

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from notifications.gateways.callbacks import Receipt, Reply
-from notifications.sms import render
+from notifications.sms_rules import render
 
 
 class Outcome(Enum):
@@ -37,7 +37,7 @@ class Outcome(Enum):
 class OutgoingSms:
     out_id: str  # the message's own id, for our bookkeeping (vendors get the call id)
     mobile: str
-    params: dict  # the template's variables by vendor name (sms.template_params): all a vendor takes
+    params: dict  # the template's variables by vendor name (sms_rules.template_params): all a vendor takes
     body: str  # the registered template's body, for gateways that show the text
 
     @property

@@ -21,7 +21,7 @@ from enterprises.models import Enterprise
 from enterprises.validators import mask_mobile, validate_uscc
 from notifications.gateways import Outcome, OutgoingSms, callid, get_gateway
 from notifications.gateways.throttle import limiter
-from notifications.sms import template_params
+from notifications.sms_rules import template_params
 from portal.models import LoginCode
 
 log = logging.getLogger("portal.login")

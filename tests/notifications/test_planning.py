@@ -13,7 +13,7 @@ from django.utils import timezone
 from matching.index import reset_index
 from notifications import dispatch, links, selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
-from notifications.sms import check_template, segments, sms_length
+from notifications.sms_rules import check_template, segments, sms_length
 from policies.models import Policy
 from policies.roles import PUSH_APPROVER, PUSH_OPERATOR
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
@@ -369,7 +369,7 @@ def test_an_approver_sends_a_launch_back_with_a_reason(four_eyes, client):
 def test_the_sql_segment_rule_agrees_with_python_at_every_length():
     from django.db import connection
 
-    from notifications.sms import segments_sql
+    from notifications.sms_rules import segments_sql
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT n, {segments_sql('n')} FROM generate_series(1, 600) n ORDER BY n")

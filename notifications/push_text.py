@@ -1,4 +1,6 @@
-"""What a firm's SMS says: its template variables (the link among them, from ``links``), in Python and as SQL.
+"""The text of a push's messages: the value of each template placeholder for one firm (its name, how many
+policies, the first one's title, its link from ``links``), and the text and its length, in Python and as
+SQL. (The rules any SMS text follows are ``sms_rules``.)
 
 Planning bills each message's length from the SQL here, sending renders the text from the same
 expressions' values, and the admin shows a sent message from them again, so the text billed, the text
@@ -18,7 +20,7 @@ POLICY_TITLE_SQL = "COALESCE(NULLIF(p.short_title, ''), left(p.title, 12))"
 
 
 def message_values(*, short_name: str, count: int, first_title: str, link: str) -> dict:
-    """One message's template variables by vendor name (sms.VENDOR_NAMES), from the values SHORT_NAME_SQL
+    """One message's template variables by vendor name (sms_rules.VENDOR_NAMES), from the values SHORT_NAME_SQL
     and POLICY_TITLE_SQL give."""
     return {"name": short_name, "n": str(count), "policy": first_title, "link": link}
 
