@@ -30,9 +30,11 @@ demo: $(STAMP) .env
 	$(PY) manage.py demo_accounts
 	$(PY) manage.py run_demo $${DEMO_ADDR:-127.0.0.1:8000}
 
+# ruff, then the import contracts in pyproject.toml (the app layers: see docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

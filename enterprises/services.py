@@ -382,35 +382,6 @@ def derived_tags_refresh_all() -> dict[str, int]:
         return changed
 
 
-OPT_OUT_WORDS = {"R", "T", "TD", "N", "退订", "拒收"}
-
-
-def is_opt_out_reply(text: str) -> bool:
-    """A reply that refuses further SMS (R, TD, T, 退订 …), as carriers and 工信部令第31号 expect."""
-    return text.strip().strip("。.!！").upper() in OPT_OUT_WORDS
-
-
-@transaction.atomic
-def enterprise_sms_opt_out(*, mobile: str = "", enterprise_id: int | None = None) -> int:
-    """Stop every SMS to the firms behind a number (or one firm): opted out now, waiting messages cancelled.
-
-    Returns how many firms were newly opted out; a repeat changes nothing.
-    """
-    firms = Enterprise.objects.filter(sms_opt_out=False)
-    if enterprise_id is not None:
-        firms = firms.filter(pk=enterprise_id)
-    elif mobile:
-        firms = firms.filter(contact_mobile=mobile)
-    else:
-        return 0
-    ids = list(firms.select_for_update().values_list("pk", flat=True))
-    Enterprise.objects.filter(pk__in=ids).update(sms_opt_out=True, sms_opt_out_at=timezone.now())
-    from notifications.models import Message  # the push app depends on this one, not the other way round
-
-    Message.objects.filter(enterprise_id__in=ids, status=Message.Status.CREATED).update(status=Message.Status.CANCELLED)
-    return len(ids)
-
-
 @transaction.atomic
 def enterprise_tag_correct(*, enterprise: Enterprise, tag: PortraitTag, add: bool, user, detail: str) -> bool:
     """Apply an approved correction: add the tag (source 纠错) or remove it whatever its source, with a

@@ -10,9 +10,9 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from enterprises.validators import mask_mobile
-from notifications import audience, dispatch, selectors, services
+from notifications import audience, dispatch, links, selectors, services
 from notifications.models import Campaign, Message, SmsTemplate
-from notifications.sms import check_template
+from notifications.sms_rules import check_template
 
 
 class SmsTemplateForm(forms.ModelForm):
@@ -143,11 +143,9 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="撤销所选短信中的政策包链接")
     def revoke_links(self, request, queryset):
-        from portal.services import package_link_revoke  # the link page is the portal's
-
         try:
             for message in queryset:
-                package_link_revoke(message=message, user=request.user)
+                links.link_revoke(message=message, user=request.user)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from enterprises.validators import MOBILE_RE
 from matching.index import get_index
-from notifications.content import POLICY_TITLE_SQL
-from notifications.models import Campaign
+from notifications.models import Campaign, Message
+from notifications.push_text import POLICY_TITLE_SQL
 from policies.models import Policy
 
+MessageStatus = Message.Status  # in raw SQL too: '{MessageStatus.CANCELLED}'
 MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
 
 EXCLUSION_LABELS = {
@@ -80,7 +81,8 @@ def filter_pairs(campaign: Campaign) -> dict[str, int]:
             ("no_mobile", f"SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
                           f"ON e.id = p.enterprise_id WHERE NOT ({MOBILE_SQL})", []),
             ("daily_cap", "SELECT m.enterprise_id FROM notifications_message m WHERE m.created_at >= %s "
-                          "AND m.campaign_id <> %s AND m.status NOT IN ('cancelled', 'validation-failed') "
+                          f"AND m.campaign_id <> %s "
+                          f"AND m.status NOT IN ('{MessageStatus.CANCELLED}', '{MessageStatus.VALIDATION_FAILED}') "
                           "AND m.enterprise_id IN (SELECT enterprise_id FROM push_pairs) "
                           "GROUP BY m.enterprise_id HAVING count(*) >= %s",
              [_today_start(), campaign.pk, campaign.daily_cap]),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-import secrets
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -27,14 +26,16 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.db import prepared
-from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, link_maker, message_values
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, get_gateway
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, get_gateway
+from notifications.links import link_maker
 from notifications.models import Campaign, Message
-from notifications.sms import template_params
+from notifications.push_text import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
+from notifications.sms_rules import template_params
 
 MAX_ATTEMPTS = 5
 GIVE_UP_AFTER = datetime.timedelta(hours=24)
 TABLE = Message._meta.db_table
+MessageStatus = Message.Status  # in raw SQL too: '{MessageStatus.CREATED}'
 log = logging.getLogger("notifications.sms")
 
 
@@ -60,14 +61,6 @@ def chunk_size() -> int:
     return batch * max(1, settings.SMS_TASK_CHUNK // batch)
 
 
-def call_block(call_id: str) -> int:
-    """The first message id of the block a call carried (its id is ``<campaign>-<nonce>-<first id>[.n]``)."""
-    return int(echoed_call(call_id).rsplit("-", 1)[1])
-
-
-MAX_BATCH = 1000  # no gateway takes more numbers a call, so a call's messages lie within this many ids
-
-
 def campaign_chunks(
     *, campaign_id: int, size: int | None = None, id_range: tuple[int, int] | None = None
 ) -> list[tuple[int, int]]:
@@ -80,7 +73,8 @@ def campaign_chunks(
         cursor.execute(
             f"""SELECT min(id), max(id) FROM (
                   SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS chunk
-                  FROM {TABLE} WHERE {campaign} = %s AND status = 'created' AND id BETWEEN %s AND %s) numbered
+                  FROM {TABLE} WHERE {campaign} = %s AND status = '{MessageStatus.CREATED}'
+                    AND id BETWEEN %s AND %s) numbered
                 GROUP BY chunk ORDER BY 1""",
             [size, campaign_id, first, last],
         )
@@ -89,7 +83,7 @@ def campaign_chunks(
 
 def _progress_key(campaign_id: int) -> str:
     # One namespace per database, so a demo, the tests and a benchmark sharing a Redis never mix.
-    return f"push:progress:{connection.settings_dict['NAME']}:{campaign_id}"
+    return f"push:progress:{campaign_id}"  # the cache namespaces it (core.redis.cache_key)
 
 
 def mark_progress(campaign_id: int) -> None:
@@ -110,6 +104,10 @@ def last_progress(campaign_id: int) -> float | None:
         return None
 
 
+# The call id of a message: the chunk's prefix and the first id of its block of batch_size ids.
+CALL_ID_SQL = callid.push_call_sql("%s + (m.id - %s) / %s * %s")
+
+
 def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
     """Send one chunk, one gateway call per batch; returns messages per outcome. Safe to run twice."""
     gateway = get_gateway()
@@ -123,21 +121,21 @@ def send_chunk(*, campaign_id: int, first_id: int, last_id: int) -> Counter:
         return Counter(cancelled=waiting.update(status=Message.Status.CANCELLED))
     if quiet_until() is not None:
         return Counter()  # quiet hours began mid-push: the watchdog resumes at the end of them
-    call_base = f"{campaign_id:x}-{secrets.token_hex(5)}"
+    call_prefix = callid.push_prefix(campaign_id=campaign_id)
     with connection.cursor() as cursor:  # one statement: atomic on its own
         # Messages whose ids share a block of batch_size ids travel in one call, so no call is too big;
-        # the call id names the block's first id, which is how receipts find these rows again. The rows are
+        # the call id names the block's first id (callid), which is how receipts find these rows again. The rows are
         # found by id range alone ("+ 0" keeps the planner off the campaign index, which it picks while a
         # fresh campaign has no statistics, and which would read the whole campaign for each chunk).
         cursor.execute(
-            f"""UPDATE {TABLE} m SET status = 'sending', attempts = attempts + 1, sent_at = now(),
-                  call_id = %s || '-' || (%s + (m.id - %s) / %s * %s)
+            f"""UPDATE {TABLE} m SET status = '{MessageStatus.SENDING}', attempts = attempts + 1, sent_at = now(),
+                  call_id = {CALL_ID_SQL}
                 FROM enterprises_enterprise e, policies_policy p
-                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = 'created'
+                WHERE m.id BETWEEN %s AND %s AND m.campaign_id + 0 = %s AND m.status = '{MessageStatus.CREATED}'
                   AND e.id = m.enterprise_id AND p.id = m.policy_ids[1]
                 RETURNING m.call_id, m.id, m.mobile, {SHORT_NAME_SQL}, cardinality(m.policy_ids), {POLICY_TITLE_SQL},
                           m.token""",
-            [call_base, first_id, first_id, gateway.batch_size, gateway.batch_size, first_id, last_id, campaign_id],
+            [call_prefix, first_id, first_id, gateway.batch_size, gateway.batch_size, first_id, last_id, campaign_id],
         )
         rows = cursor.fetchall()
     body, link = campaign.template.body, link_maker(campaign)
@@ -154,7 +152,7 @@ CALLS_IN_FLIGHT = 2  # per worker process: while one call waits for the gateway,
 
 
 @functools.cache
-def _caller() -> ThreadPoolExecutor:
+def _call_threads() -> ThreadPoolExecutor:
     """The threads of a worker process that make the gateway calls (made after the fork, on first use)."""
     return ThreadPoolExecutor(max_workers=CALLS_IN_FLIGHT, thread_name_prefix="sms-call")
 
@@ -175,7 +173,7 @@ def _send_calls(gateway: Gateway, campaign: Campaign, calls: dict[str, list[Outg
         if cancelled:
             counts["cancelled"] += _cancel_taken([m.out_id for m in batch])
             continue
-        call = _caller().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
+        call = _call_threads().submit(gateway.send, batch, signature=settings.SMS_SIGNATURE,
                                 template_code=campaign.template.code, call_id=call_id)  # fmt: skip
         in_flight.append((call_id, call))
         if len(in_flight) > CALLS_IN_FLIGHT:
@@ -190,11 +188,11 @@ def _cancel_taken(out_ids: list[str]) -> int:
 
 
 RESULT_UPDATES = {
-    Outcome.ACCEPTED: "status = 'sent', gateway_id = r.gateway_id",
-    Outcome.PERMANENT: "status = 'permanent-failure', error = r.error",
+    Outcome.ACCEPTED: f"status = '{MessageStatus.SENT}', gateway_id = r.gateway_id",
+    Outcome.PERMANENT: f"status = '{MessageStatus.PERMANENT_FAILURE}', error = r.error",
     # Back to created for the task's retry, unless the attempts are used up.
     Outcome.TEMPORARY: f"error = r.error, status = CASE WHEN m.attempts >= {MAX_ATTEMPTS} "
-    f"THEN 'technical-failure' ELSE 'created' END",
+    f"THEN '{MessageStatus.TECHNICAL_FAILURE}' ELSE '{MessageStatus.CREATED}' END",
     Outcome.UNKNOWN: "error = r.error",  # stays in sending for the watchdog
 }
 
@@ -231,7 +229,7 @@ def record_results(results: list[SendResult], *, campaign_id: int, call_id: str)
 
 WHOLE_CALL_SQL = {
     outcome: f"""UPDATE {TABLE} m SET {change} FROM (SELECT %s::text AS gateway_id, %s::text AS error) r
-                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = 'sending'"""
+                 WHERE m.id BETWEEN %s AND %s AND m.call_id = %s AND m.status = '{MessageStatus.SENDING}'"""
     for outcome, change in RESULT_UPDATES.items()
 }
 
@@ -247,7 +245,7 @@ def _record_each(by_answer: dict[tuple[Outcome, str, str], list[SendResult]], pa
         sql.append(
             f"""UPDATE {TABLE} m SET {RESULT_UPDATES[outcome]}
                 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS r(id, gateway_id, error)
-                WHERE m.id = r.id AND m.status = 'sending'"""
+                WHERE m.id = r.id AND m.status = '{MessageStatus.SENDING}'"""
         )
         ids, gateway_ids, errors = zip(*rows, strict=True)
         params += [list(ids), list(gateway_ids), list(errors)]
@@ -306,8 +304,9 @@ def close_finished() -> int:
     """Campaigns with nothing left to send are completed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {Campaign._meta.db_table} c SET status = 'completed' WHERE c.status = 'sending'
+            f"""UPDATE {Campaign._meta.db_table} c SET status = '{Campaign.Status.COMPLETED}'
+                WHERE c.status = '{Campaign.Status.SENDING}'
                 AND NOT EXISTS (SELECT 1 FROM {TABLE} m WHERE m.campaign_id = c.id
-                                AND m.status IN ('created', 'sending'))"""
+                                AND m.status IN ('{MessageStatus.CREATED}', '{MessageStatus.SENDING}'))"""
         )
         return cursor.rowcount

@@ -151,14 +151,6 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.enterprise_id}"
 
-    def link_usable(self, now=None) -> bool:
-        return link_usable(revoked=self.revoked_at is not None, expires_at=self.campaign.links_expire_at, now=now)
-
-
-def link_usable(*, revoked: bool, expires_at, now=None) -> bool:
-    """A firm's link works until it is revoked or the campaign's links expire."""
-    return not revoked and (expires_at is None or (now or timezone.now()) < expires_at)
-
 
 class NotificationLedger(models.Model):
     """Which firm was told about which policy, so no policy is pushed to the same firm twice."""

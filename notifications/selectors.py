@@ -6,10 +6,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 
-from notifications.content import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_link, message_values
 from notifications.dispatch import quiet_until
+from notifications.links import message_link
 from notifications.models import Campaign, Message
-from notifications.sms import render
+from notifications.push_text import POLICY_TITLE_SQL, SHORT_NAME_SQL, message_values
+from notifications.sms_rules import render
 
 
 def message_text(*, message: Message) -> str:
@@ -26,20 +27,22 @@ def message_text(*, message: Message) -> str:
     return render(message.campaign.template.body, values)
 
 
+MessageStatus = Message.Status
+FAILED = [MessageStatus.PERMANENT_FAILURE, MessageStatus.TECHNICAL_FAILURE, MessageStatus.VALIDATION_FAILED]
 PROGRESS_SECONDS = 2  # how stale a progress bar may be; counting a city push reads a million rows
 
 
 def campaign_progress(*, campaign: Campaign) -> dict:
     """Planned / sent / delivered / failed / cancelled / opened, the fraction done, and when it starts."""
-    key = f"push:counts:{connection.settings_dict['NAME']}:{campaign.pk}"
+    key = f"push:counts:{campaign.pk}"  # the cache namespaces it (core.redis.cache_key)
     counts = cache.get(key)
     if counts is None:
         counts = Message.objects.filter(campaign=campaign).aggregate(
             planned=Count("id"),
-            sent=Count("id", filter=Q(status__in=["sent", "delivered"])),
-            delivered=Count("id", filter=Q(status="delivered")),
-            failed=Count("id", filter=Q(status__in=["permanent-failure", "technical-failure", "validation-failed"])),
-            cancelled=Count("id", filter=Q(status="cancelled")),
+            sent=Count("id", filter=Q(status__in=[MessageStatus.SENT, MessageStatus.DELIVERED])),
+            delivered=Count("id", filter=Q(status=MessageStatus.DELIVERED)),
+            failed=Count("id", filter=Q(status__in=FAILED)),
+            cancelled=Count("id", filter=Q(status=MessageStatus.CANCELLED)),
             opened=Count("id", filter=Q(first_opened_at__isnull=False)),
         )
         cache.set(key, counts, PROGRESS_SECONDS)

@@ -1,14 +1,12 @@
 """Pushes, from staff's side: preview, launch, and the plan the workers write.
 
-Who a push reaches comes from ``audience``, what each SMS says from ``content``. Planning writes the
+Who a push reaches comes from ``audience``, what each SMS says from ``push_text``. Planning writes the
 bundles, messages (with their links) and ledger rows in committed slices, so sending begins while the
 rest of a city is still being planned; ``dispatch`` sends them.
 """
 
 from __future__ import annotations
 
-import datetime
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,16 +17,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.audience import bundles_sql, campaign_policies, filter_pairs, load_pairs
-from notifications.content import LINK_DAYS, TOKEN_BYTES, TOKEN_SQL, length_sql, text_sql
-from notifications.models import Campaign, Message, NotificationLedger
-from notifications.sms import TemplateCheck, check_template, segments, segments_sql, sms_length
+from notifications.links import TOKEN_LENGTH, links_expire_at, tokens_sql
+from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
+from notifications.push_text import length_sql, text_sql
+from notifications.sms_rules import TemplateCheck, check_template, segments, segments_sql, sms_length
 
 
 def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
     """The campaign's template against the carrier rules, with the configured signature."""
-    return check_template(
-        body=campaign.template.body, signature=settings.SMS_SIGNATURE, marketing=campaign.template.kind == "marketing"
-    )
+    template = campaign.template
+    marketing = template.kind == SmsTemplate.Kind.MARKETING
+    return check_template(body=template.body, signature=settings.SMS_SIGNATURE, marketing=marketing)
 
 
 @dataclass
@@ -79,8 +78,8 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
             cursor.execute(
                 f"SELECT e.name, {expr}, cardinality(b.policy_ids) FROM push_bundles b "
                 f"JOIN enterprises_enterprise e ON e.id = b.enterprise_id "
-                f"CROSS JOIN (SELECT 'XXXXXXXXXXXXXXXX'::text AS token) t ORDER BY b.enterprise_id LIMIT %s",
-                [*params, sample],
+                f"CROSS JOIN (SELECT %s::text AS token) t ORDER BY b.enterprise_id LIMIT %s",
+                [*params, "X" * TOKEN_LENGTH, sample],
             )
             for name, text, count in cursor.fetchall():
                 length = sms_length(text, settings.SMS_SIGNATURE)
@@ -115,7 +114,7 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     started = time.perf_counter()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        _check_template(campaign)
+        _require_valid_template(campaign)
         policies = campaign_policies(campaign=campaign)
         clock = time.perf_counter()
         pairs = load_pairs(policies, timezone.localdate())
@@ -124,7 +123,7 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
         excluded = filter_pairs(campaign)
         seconds["exclusions"] = time.perf_counter() - clock
         if campaign.links_expire_at is None:  # links work from the first slice on
-            campaign.links_expire_at = timezone.now() + datetime.timedelta(days=LINK_DAYS)
+            campaign.links_expire_at = links_expire_at()
             campaign.save(update_fields=["links_expire_at"])
     clock = time.perf_counter()
     written, done_to, size = 0, 0, min(FIRST_SLICE, PLAN_SLICE)
@@ -134,11 +133,11 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
             status = Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("status", flat=True)
             if status.get() == Campaign.Status.CANCELLED:
                 break
-            last_firm = _slice_end(after=done_to, pairs=size)
-            if last_firm is None:
+            last_enterprise = _slice_end(after=done_to, pairs=size)
+            if last_enterprise is None:
                 break
-            count, first_id, last_id = _write_slice(campaign, done_to + 1, last_firm)
-        done_to, size = last_firm, PLAN_SLICE
+            count, first_id, last_id = _write_slice(campaign, done_to + 1, last_enterprise)
+        done_to, size = last_enterprise, PLAN_SLICE
         written += count
         seconds.setdefault("first_slice", time.perf_counter() - started)
         if on_slice and count:
@@ -164,16 +163,17 @@ def _slice_end(*, after: int, pairs: int) -> int | None:
         return cursor.fetchone()[0]
 
 
-def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[int, int | None, int | None]:
-    """The messages and ledger rows of the bundles of firms first_firm..last_firm: (count, first id, last id)."""
+def _write_slice(campaign: Campaign, first_enterprise: int, last_enterprise: int) -> tuple[int, int | None, int | None]:
+    """The messages and ledger rows of the bundles of firms first_enterprise..last_enterprise: (count, first id,
+    last id)."""
     length = length_sql(campaign)
     with connection.cursor() as cursor:
         if campaign.link_mode == Campaign.LinkMode.PER_FIRM:
             cursor.execute(
                 "SELECT count(DISTINCT enterprise_id) FROM push_pairs WHERE enterprise_id BETWEEN %s AND %s",
-                [first_firm, last_firm],
+                [first_enterprise, last_enterprise],
             )
-            token, params = TOKEN_SQL, [secrets.token_bytes(TOKEN_BYTES * cursor.fetchone()[0])]
+            token, params = tokens_sql(count=cursor.fetchone()[0])
         else:
             token, params = "NULL", []
         # A slice no earlier run reached (the usual case) takes plain inserts: ON CONFLICT costs a speculative
@@ -181,7 +181,7 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {Message._meta.db_table} WHERE campaign_id = %s "
             f"AND enterprise_id BETWEEN %s AND %s)",
-            [campaign.pk, first_firm, last_firm],
+            [campaign.pk, first_enterprise, last_enterprise],
         )
         repeat = cursor.fetchone()[0]  # messages and ledger rows commit together, so one check serves both
         cursor.execute(
@@ -190,7 +190,7 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                     (campaign_id, enterprise_id, mobile, policy_ids, token, length, segments, status, call_id,
                      gateway_id, error, attempts, created_at, open_count)
                   SELECT %s, b.enterprise_id, e.contact_mobile, b.policy_ids, {token}, {length},
-                         {segments_sql(length)}, 'created', '', '', '', 0, now(), 0
+                         {segments_sql(length)}, '{Message.Status.CREATED}', '', '', '', 0, now(), 0
                   FROM ({bundles_sql("WHERE pp.enterprise_id BETWEEN %s AND %s")}) b
                   -- the slice's range again: the planner does not carry it across the join, and would
                   -- read the whole register for every slice
@@ -198,14 +198,14 @@ def _write_slice(campaign: Campaign, first_firm: int, last_firm: int) -> tuple[i
                   {"ON CONFLICT (campaign_id, enterprise_id) DO NOTHING" if repeat else ""}
                   RETURNING id)
                 SELECT count(*), min(id), max(id) FROM written""",
-            [campaign.pk, *params, first_firm, last_firm, first_firm, last_firm],
+            [campaign.pk, *params, first_enterprise, last_enterprise, first_enterprise, last_enterprise],
         )
         written = cursor.fetchone()
         cursor.execute(
             f"""INSERT INTO {NotificationLedger._meta.db_table} (enterprise_id, policy_id, campaign_id, notified_at)
                 SELECT enterprise_id, policy_id, %s, now() FROM push_pairs WHERE enterprise_id BETWEEN %s AND %s
                 {"ON CONFLICT (enterprise_id, policy_id, campaign_id) DO NOTHING" if repeat else ""}""",
-            [campaign.pk, first_firm, last_firm],
+            [campaign.pk, first_enterprise, last_enterprise],
         )
     return written
 
@@ -222,14 +222,14 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
-    _check_template(campaign)
+    _require_valid_template(campaign)
     campaign.launched_by, campaign.launched_at, campaign.review_note = user, timezone.now(), ""
     if settings.SMS_LAUNCH_APPROVAL:
         campaign.status = Campaign.Status.AWAITING_APPROVAL
         campaign.save(update_fields=["status", "launched_by", "launched_at", "review_note"])
         return campaign
     campaign.save(update_fields=["launched_by", "launched_at", "review_note"])
-    return _go(campaign)
+    return _start_or_schedule(campaign)
 
 
 @transaction.atomic
@@ -238,10 +238,10 @@ def campaign_approve(*, campaign: Campaign, user) -> Campaign:
     campaign = _awaiting_review(campaign, user)
     if campaign.launched_by_id == user.pk:
         raise PermissionDenied("发起人不能复核自己发起的推送，请由另一位复核人确认。")
-    _check_template(campaign)  # the template may have been edited since the launch
+    _require_valid_template(campaign)  # the template may have been edited since the launch
     campaign.approved_by, campaign.approved_at = user, timezone.now()
     campaign.save(update_fields=["approved_by", "approved_at"])
-    return _go(campaign)
+    return _start_or_schedule(campaign)
 
 
 @transaction.atomic
@@ -265,13 +265,13 @@ def _awaiting_review(campaign: Campaign, user) -> Campaign:
     return campaign
 
 
-def _check_template(campaign: Campaign) -> None:
+def _require_valid_template(campaign: Campaign) -> None:
     check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
 
 
-def _go(campaign: Campaign) -> Campaign:
+def _start_or_schedule(campaign: Campaign) -> Campaign:
     """A launched (and, where required, approved) push: planned now, or by the watchdog at its time."""
     if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
         campaign.status = Campaign.Status.SCHEDULED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from notifications import dispatch, receipts, services
+from notifications import dispatch, links, receipts, services
 from notifications.models import Campaign, Message
 
 
@@ -81,4 +81,10 @@ def watchdog() -> dict:
 @shared_task(acks_late=True)
 def record_receipts(items: list[dict]) -> int:
     """Receipts queued by the webhook (the vendor gets its answer at once); repeats change nothing."""
-    return receipts.receipts_record(receipts=[receipts.Receipt(**item) for item in items])
+    return receipts.receipts_record(receipts=receipts.receipts_from_json(items))
+
+
+@shared_task
+def flush_link_opens() -> int:
+    """Every 30 s (beat): buffered link openings to their messages."""
+    return links.link_opens_flush()

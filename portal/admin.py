@@ -6,8 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from portal import services
 from portal.models import PolicyRating, TagCorrection
+from portal.services.corrections import correction_review
+from portal.services.feedback import rating_follow_up
 
 
 class RatingForm(forms.ModelForm):
@@ -40,7 +41,7 @@ class PolicyRatingAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            services.rating_follow_up(rating=obj, user=request.user, status=obj.status, reply=obj.reply)
+            rating_follow_up(rating=obj, user=request.user, status=obj.status, reply=obj.reply)
         except (ValidationError, PermissionDenied) as exc:
             self.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
 
@@ -85,7 +86,7 @@ class TagCorrectionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            services.correction_review(
+            correction_review(
                 correction=obj,
                 user=request.user,
                 approve=form.cleaned_data.get("decision") == "approve",

@@ -1,4 +1,4 @@
-"""Reads for the enterprise portal: a link's bundle, a firm's own package page, related policies.
+"""Reads for the enterprise portal: the policies behind a link, a firm's own package page, related policies.
 
 A firm only ever sees its own records: every function takes the firm (or its link) and filters by it.
 """
@@ -8,17 +8,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Count, Value
 from django.utils import timezone
 
 from core import changes
-from core.db import execute_prepared
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching import selectors as matching
-from matching.facts import FACTS_ATTRIBUTES, FACTS_TAGS, facts_from_row
-from matching.rules import Facts
-from notifications.models import Campaign, Message, link_usable
+from notifications.links import LinkVisit
+from notifications.models import Message
 from policies import selectors as policy_selectors
 from policies.models import Policy, PolicyLabel
 from portal.models import LabelSubscription, PolicyRating, PolicyReaction, TagCorrection
@@ -83,55 +80,12 @@ def _cards(enterprise_id: int, policies: list[Policy], reasons: dict[int, list])
     return [PolicyCard(p, reasons.get(p.pk, []), reactions.get(p.pk, ""), ratings.get(p.pk, [])) for p in policies]
 
 
-@dataclass(frozen=True)
-class LinkVisit:
-    """What the page behind one SMS link needs, read in one query: the message, its firm, the firm's facts."""
-
-    message_id: int
-    enterprise_id: int
-    policy_ids: list[int]
-    revoked: bool
-    expires_at: datetime.datetime | None
-    name: str
-    short_name: str
-    sms_opt_out: bool
-    has_feedback: bool  # the firm has reacted to or rated one of these policies
-    facts: Facts
-
-    def usable(self, now: datetime.datetime | None = None) -> bool:
-        return link_usable(revoked=self.revoked, expires_at=self.expires_at, now=now)
-
-
-LINK_VISIT_SQL = f"""
-SELECT m.id, m.enterprise_id, m.policy_ids, m.revoked_at IS NOT NULL, c.links_expire_at,
-       e.name, e.short_name, e.sms_opt_out,
-       EXISTS (SELECT 1 FROM {PolicyReaction._meta.db_table} x
+# Whether the firm has reacted to or rated one of a message ``m``'s policies: what the link lookup asks the
+# portal (notifications.links.link_visit's feedback_sql), in the same round trip.
+LINK_FEEDBACK_SQL = f"""EXISTS (SELECT 1 FROM {PolicyReaction._meta.db_table} x
                WHERE x.enterprise_id = m.enterprise_id AND x.policy_id = ANY(m.policy_ids))
        OR EXISTS (SELECT 1 FROM {PolicyRating._meta.db_table} x
-                  WHERE x.enterprise_id = m.enterprise_id AND x.policy_id = ANY(m.policy_ids)),
-       {FACTS_ATTRIBUTES},
-       -- the tags are read only when one of the policies asks about tags
-       CASE WHEN EXISTS (SELECT 1 FROM {Policy._meta.db_table} p WHERE p.id = ANY(m.policy_ids)
-                         AND jsonb_path_exists(p.audience_rule, 'lax $.**.tag'))
-            THEN {FACTS_TAGS} ELSE '{{}}' END
-FROM {Message._meta.db_table} m
-JOIN {Campaign._meta.db_table} c ON c.id = m.campaign_id
-JOIN enterprises_enterprise e ON e.id = m.enterprise_id
-LEFT JOIN core_region r ON r.id = e.region_id
-WHERE m.token = %s
-"""
-
-
-def link_visit(*, token: str, on: datetime.date | None = None) -> LinkVisit | None:
-    """The message behind a link with its firm and the firm's facts (certificates valid ``on``; tags only
-    when one of its policies asks about them); None for an unknown token. One prepared query: after a push
-    this runs for every opening."""
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "portal_link_visit", LINK_VISIT_SQL, [on or timezone.localdate(), token])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return LinkVisit(*row[:9], facts=facts_from_row(row[1], row[9:]))
+                  WHERE x.enterprise_id = m.enterprise_id AND x.policy_id = ANY(m.policy_ids))"""
 
 
 def link_bundle(*, visit: LinkVisit, generation: int | None = None) -> list[PolicyCard]:

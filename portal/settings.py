@@ -137,8 +137,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.send_chunk": {"queue": "sending"},
     "notifications.tasks.watchdog": {"queue": "maintenance"},
     "notifications.tasks.record_receipts": {"queue": "receipts"},
+    "notifications.tasks.flush_link_opens": {"queue": "maintenance"},
     "policies.tasks.*": {"queue": "maintenance"},
-    "portal.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
 }
@@ -154,7 +154,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.expire_qualifications",
         "schedule": crontab(hour=0, minute=20),
     },
-    "flush-link-opens": {"task": "portal.tasks.flush_link_opens", "schedule": 30.0},
+    "flush-link-opens": {"task": "notifications.tasks.flush_link_opens", "schedule": 30.0},
     "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": env.float("SMS_WATCHDOG_SECONDS", 60.0)},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",

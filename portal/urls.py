@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from notifications.content import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
+from notifications.links import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
 from portal.views import enterprise, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"

@@ -42,7 +42,7 @@ def fresh_redis_state():
     database's (keys carry the database name, so a demo on the same Redis keeps its own), and without the
     link page shapes an earlier test's policies left in this process."""
     from core.redis import client, key
-    from portal.services import reset_local_opens
+    from notifications.links import reset_local_opens
     from portal.views.link import reset_shapes
 
     reset_shapes()

@@ -10,7 +10,7 @@ import uuid
 from enterprises.validators import MOBILE_RE
 from notifications.fakegateway.state import Accepted, CallTexts
 from notifications.gateways.tencent import tc3_authorization
-from notifications.sms import render, template_variables
+from notifications.sms_rules import render, template_variables
 
 
 class TencentApi:

@@ -1,12 +1,13 @@
-"""SMS gateways, chosen by the SMS_BACKEND setting.
+"""SMS gateways, chosen by the SMS_BACKEND setting. Each vendor's adapter owns everything of that vendor:
+its request signing, its answers, and the receipts and replies it posts back (and how to answer those).
 
 A gateway sends one batch of messages in one call and answers, per message, one of: accepted (with
 the gateway's id), a temporary failure (worth retrying), a permanent failure (never retried), or
 unknown (the call timed out: the watchdog asks the gateway before anything is sent again).
 
-Every call carries a ``call_id`` (Aliyun ``OutId``, Tencent ``SessionContext``): the vendors take one
-such id per request, echo it in receipts and in their send-detail queries, and that is how a timed-out
-call is reconciled without sending twice.
+Every call carries a ``call_id`` (Aliyun ``OutId``, Tencent ``SessionContext``; its format is ``callid``'s):
+the vendors take one such id per request, echo it in receipts and in their send-detail queries, and that is
+how a timed-out call is reconciled without sending twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from notifications.sms import render
+from notifications.gateways.callbacks import Receipt, Reply
+from notifications.sms_rules import render
 
 
 class Outcome(Enum):
@@ -35,7 +37,7 @@ class Outcome(Enum):
 class OutgoingSms:
     out_id: str  # the message's own id, for our bookkeeping (vendors get the call id)
     mobile: str
-    params: dict  # the template's variables by vendor name (sms.template_params): all a vendor takes
+    params: dict  # the template's variables by vendor name (sms_rules.template_params): all a vendor takes
     body: str  # the registered template's body, for gateways that show the text
 
     @property
@@ -77,10 +79,24 @@ class Gateway:
         """Per stuck message (out id): did the gateway take it? Absent when it cannot tell yet; None: never."""
         return None
 
+    # A vendor that posts receipts and replies to the webhooks says so and reads them. These are class
+    # methods: a callback is read whichever gateway this process sends through, and needs no credentials.
+    takes_callbacks = False
 
-def echoed_call(value: str) -> str:
-    """The call id a vendor echoes back, without the ``.n`` a split resend added (see AliyunGateway.send)."""
-    return str(value).split(".")[0]
+    @classmethod
+    def parse_receipts(cls, payload) -> list[Receipt]:
+        """The delivery receipts in a callback's JSON (unreadable ones left out); CallbackRefused if none."""
+        raise NotImplementedError
+
+    @classmethod
+    def parse_replies(cls, payload) -> list[Reply]:
+        """The replies (上行短信) in a callback's JSON; CallbackRefused if it holds none that can be read."""
+        raise NotImplementedError
+
+    @classmethod
+    def callback_answer(cls, refusal: str = "") -> dict:
+        """The body the vendor expects in answer to a callback: received, or refused with the reason."""
+        raise NotImplementedError
 
 
 def results_for(messages: list[OutgoingSms], outcome: Outcome, *, gateway_id: str = "", error: str = ""):
@@ -94,6 +110,13 @@ BACKENDS = {
     "aliyun": "notifications.gateways.aliyun.AliyunGateway",
     "tencent": "notifications.gateways.tencent.TencentGateway",
 }
+
+
+def callback_gateway(vendor: str) -> type[Gateway] | None:
+    """The adapter of ``vendor`` (a webhook's path segment) if that vendor posts callbacks, else None."""
+    path = BACKENDS.get(vendor)
+    gateway = import_string(path) if path else None
+    return gateway if gateway is not None and gateway.takes_callbacks else None
 
 
 @cache

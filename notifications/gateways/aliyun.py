@@ -2,12 +2,15 @@
 
 ``SendBatchSms`` takes up to 100 numbers a call, each with its own signature name and template
 parameters, and one ``OutId`` for the call, which receipts and ``QuerySendDetails`` echo back.
+Receipts (SmsReport) and replies (SmsUp) are pushed to us as JSON arrays; the answer is
+``{"code": 0, "msg": "接收成功"}``.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import hmac
 import uuid
@@ -17,7 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, results_for
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callbacks, callid, results_for
+from notifications.gateways.callbacks import Receipt, Reply
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2017-05-25"
@@ -149,11 +153,8 @@ class AliyunGateway(Gateway):
             return results_for(messages, Outcome.TEMPORARY, error=reason)
         if code in NUMBER_CODES and len(messages) > 1:
             # The call was refused as a whole, so nothing went out: resending singly cannot duplicate.
-            return [
-                r
-                for i, m in enumerate(messages)
-                for r in self.send([m], signature=signature, template_code=template_code, call_id=f"{call_id}.{i}")
-            ]
+            resend = functools.partial(self.send, signature=signature, template_code=template_code)
+            return [r for i, m in enumerate(messages) for r in resend([m], call_id=callid.part(call_id, i))]
         return results_for(messages, Outcome.PERMANENT, error=reason)
 
     def accepted(self, stuck: list[StuckSms]) -> dict[str, bool]:
@@ -175,5 +176,38 @@ class AliyunGateway(Gateway):
             if answer.get("Code") != "OK":
                 continue
             records = (answer.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO", [])
-            found[sms.out_id] = any(echoed_call(r.get("OutId", "")) == sms.call_id for r in records)
+            found[sms.out_id] = any(callid.whole(r.get("OutId", "")) == sms.call_id for r in records)
         return found
+
+    takes_callbacks = True
+
+    @classmethod
+    def parse_receipts(cls, payload) -> list[Receipt]:
+        """SmsReport: [{phone_number, success, err_code, err_msg, biz_id, out_id, report_time, …}]."""
+        return callbacks.read_each(payload, _receipt, what="回执")
+
+    @classmethod
+    def parse_replies(cls, payload) -> list[Reply]:
+        """SmsUp: [{phone_number, content, …}]."""
+        return callbacks.read_each(payload, _reply, what="上行短信")
+
+    @classmethod
+    def callback_answer(cls, refusal: str = "") -> dict:
+        return {"code": 1, "msg": refusal} if refusal else {"code": 0, "msg": "接收成功"}
+
+
+def _receipt(item: dict) -> Receipt:
+    ok = callbacks.field(item, "success") in (True, "true", "True", 1)
+    error = f"{callbacks.text(item, 'err_code', default='')}：{callbacks.text(item, 'err_msg', default='')}"
+    return Receipt(
+        callid.whole(callbacks.text(item, "out_id", default="")),
+        callbacks.mobile(callbacks.field(item, "phone_number")),
+        ok,
+        "" if ok else error[:200],
+        callbacks.text(item, "biz_id", default="")[: callbacks.GATEWAY_ID_LENGTH],
+        callbacks.local_time(callbacks.field(item, "report_time", default=None) or 0),
+    )
+
+
+def _reply(item: dict) -> Reply:
+    return Reply(callbacks.mobile(callbacks.field(item, "phone_number")), callbacks.text(item, "content"))

@@ -1,4 +1,5 @@
-"""Gateways that send nothing over the network: for development and the demo."""
+"""Gateways that send nothing over the network: for development and the demo. Nothing comes back from them,
+so they take no callbacks (their webhook paths answer 404)."""
 
 from __future__ import annotations
 

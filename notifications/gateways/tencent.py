@@ -2,7 +2,8 @@
 
 One request carries up to 200 numbers but a single ``TemplateParamSet``, so messages are grouped by
 identical parameters; per-firm links make every group one number. ``SessionContext`` carries the
-call id, which receipts (``ext``) and ``PullSmsSendStatusByPhoneNumber`` echo back.
+call id, which receipts (``ext``) and ``PullSmsSendStatusByPhoneNumber`` echo back. Receipts are
+posted to us as a JSON array, a reply as one JSON object; the answer is ``{"result": 0, "errmsg": "OK"}``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, echoed_call, results_for
+from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callbacks, callid, results_for
+from notifications.gateways.callbacks import CallbackRefused, Receipt, Reply
 from notifications.gateways.http import CallFailed, post
 
 API_VERSION = "2021-01-11"
@@ -114,7 +116,7 @@ class TencentGateway(Gateway):
         results = []
         for i, group in enumerate(groups.values()):
             results += self._send_group(
-                group, signature, template_code, f"{call_id}.{i}" if len(groups) > 1 else call_id
+                group, signature, template_code, callid.part(call_id, i) if len(groups) > 1 else call_id
             )
         return results
 
@@ -171,8 +173,42 @@ class TencentGateway(Gateway):
             if "Error" in answer:
                 continue
             reports = answer.get("PullSmsSendStatusSet", [])
-            if any(echoed_call(r.get("SessionContext", "")) == sms.call_id for r in reports):
+            if any(callid.whole(r.get("SessionContext", "")) == sms.call_id for r in reports):
                 found[sms.out_id] = True
             elif now - sms.sent_at > RECEIPT_WAIT:
                 found[sms.out_id] = False
         return found
+
+    takes_callbacks = True
+
+    @classmethod
+    def parse_receipts(cls, payload) -> list[Receipt]:
+        """Status callback: [{mobile, report_status (SUCCESS/FAIL), errmsg, sid, ext, user_receive_time, …}]."""
+        return callbacks.read_each(payload, _receipt, what="回执")
+
+    @classmethod
+    def parse_replies(cls, payload) -> list[Reply]:
+        """Reply callback: one {mobile, text, …} a call."""
+        if not isinstance(payload, dict):
+            raise CallbackRefused("上行短信应为 JSON 对象。")
+        return callbacks.read_each([payload], _reply, what="上行短信")
+
+    @classmethod
+    def callback_answer(cls, refusal: str = "") -> dict:
+        return {"result": 1, "errmsg": refusal} if refusal else {"result": 0, "errmsg": "OK"}
+
+
+def _receipt(item: dict) -> Receipt:
+    ok = callbacks.field(item, "report_status") == "SUCCESS"
+    return Receipt(
+        callid.whole(callbacks.text(item, "ext", default="")),
+        callbacks.mobile(callbacks.field(item, "mobile")),
+        ok,
+        "" if ok else callbacks.text(item, "errmsg", default="")[:200],
+        callbacks.text(item, "sid", default="")[: callbacks.GATEWAY_ID_LENGTH],
+        callbacks.local_time(callbacks.field(item, "user_receive_time", default=None) or 0),
+    )
+
+
+def _reply(item: dict) -> Reply:
+    return Reply(callbacks.mobile(callbacks.field(item, "mobile")), callbacks.text(item, "text"))

@@ -17,18 +17,19 @@ from django.views.decorators.http import require_POST
 from enterprises.identity import current_enterprise, enterprise_sign_in, enterprise_sign_out
 from enterprises.models import Enterprise
 from policies.models import Policy
-from portal import selectors, services
+from portal import selectors
 from portal.models import PolicyReaction
+from portal.services import corrections, feedback, signin
 
 
 def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
     """感兴趣 / 已申报 / 不相关, or a 好差评 rating with an optional comment."""
     try:
         if action == "react":
-            services.policy_react(enterprise_id=enterprise_id, policy_id=policy_id, kind=request.POST.get("kind", ""))
+            feedback.policy_react(enterprise_id=enterprise_id, policy_id=policy_id, kind=request.POST.get("kind", ""))
             messages.success(request, "已记录您的反馈，谢谢。")
         elif action == "rate":
-            services.policy_rate(
+            feedback.policy_rate(
                 enterprise_id=enterprise_id,
                 policy_id=policy_id,
                 rating=request.POST.get("rating", ""),
@@ -68,15 +69,15 @@ def login(request):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "send":
-                messages.info(request, services.login_code_send(uscc=context["uscc"], ip=_client_ip(request)))
+                messages.info(request, signin.login_code_send(uscc=context["uscc"], ip=_client_ip(request)))
                 context["code_sent"] = True
             else:
-                enterprise = services.login_code_check(
+                enterprise = signin.login_code_check(
                     uscc=context["uscc"], code=request.POST.get("code", ""), ip=_client_ip(request)
                 )
                 enterprise_sign_in(request, enterprise)
                 return redirect(next_url)
-        except services.LoginRefused as exc:
+        except signin.LoginRefused as exc:
             messages.error(request, str(exc))
             context["code_sent"] = request.POST.get("action") != "send"
     return render(request, "portal/login.html", context)
@@ -122,7 +123,7 @@ def my_policy_action(request, enterprise: Enterprise, pk: str, action: str):
 @require_POST
 @enterprise_required
 def my_subscriptions(request, enterprise: Enterprise):
-    services.subscriptions_set(
+    feedback.subscriptions_set(
         enterprise_id=enterprise.pk, label_ids=[int(x) for x in request.POST.getlist("labels") if x.isdigit()]
     )
     messages.success(request, "订阅已保存：今后的推送与政策排序会优先考虑这些标签。")
@@ -133,7 +134,7 @@ def my_subscriptions(request, enterprise: Enterprise):
 @enterprise_required
 def my_correction(request, enterprise: Enterprise):
     try:
-        services.correction_request(
+        corrections.correction_request(
             enterprise_id=enterprise.pk,
             tag_id=int(request.POST.get("tag") or 0),
             action=request.POST.get("action", ""),

@@ -28,8 +28,9 @@ from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from enterprises.services import enterprise_sms_opt_out
-from portal import selectors, services
+from notifications import links
+from notifications.consent import enterprise_sms_opt_out
+from portal import selectors
 from portal.models import PolicyReaction
 from portal.views.enterprise import policy_action
 
@@ -88,6 +89,10 @@ def _fill(parts: list[str], values: dict[str, str]) -> str:
     return "".join(page)
 
 
+def _visit(token: str) -> links.LinkVisit | None:
+    return links.link_visit(token=token, feedback_sql=selectors.LINK_FEEDBACK_SQL)
+
+
 def reset_shapes() -> None:
     """Forget this process's page shapes (tests, whose policy edits never commit and so never announce)."""
     with _shapes_lock:
@@ -98,11 +103,11 @@ def reset_shapes() -> None:
 def package_link(request, token: str):
     """The firm's policies from this SMS, why it qualifies, and how to apply; a friendly page when the
     link is unknown (404), revoked or expired (410)."""
-    visit = selectors.link_visit(token=token)
+    visit = _visit(token)
     if visit is None or not visit.usable():
         status = 404 if visit is None else 410
         return render(request, "portal/link_expired.html", {"revoked": visit is not None}, status=status)
-    generation = services.package_link_opened(message_id=visit.message_id)
+    generation = links.link_opened(message_id=visit.message_id)
     personal = (
         visit.has_feedback
         or settings.SESSION_COOKIE_NAME in request.COOKIES
@@ -134,7 +139,7 @@ def package_link(request, token: str):
 @require_POST
 def link_policy_action(request, token: str, pk: str, action: str):
     pk = int(pk)  # a regex route passes text
-    visit = selectors.link_visit(token=token)
+    visit = _visit(token)
     if visit is None or not visit.usable() or pk not in visit.policy_ids:
         raise Http404("链接已失效，或该政策不在此次推送中")
     policy_action(request, visit.enterprise_id, pk, action)
@@ -143,7 +148,7 @@ def link_policy_action(request, token: str, pk: str, action: str):
 
 @require_POST
 def link_unsubscribe(request, token: str):
-    visit = selectors.link_visit(token=token)
+    visit = _visit(token)
     if visit is None or not visit.usable():
         raise Http404("链接已失效")
     enterprise_sms_opt_out(enterprise_id=visit.enterprise_id)

@@ -11,9 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from matching.index import reset_index
-from notifications import dispatch, selectors, services
+from notifications import dispatch, links, selectors, services
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
-from notifications.sms import check_template, segments, sms_length
+from notifications.sms_rules import check_template, segments, sms_length
 from policies.models import Policy
 from portal.roles import PUSH_APPROVER, PUSH_OPERATOR
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
@@ -110,7 +110,8 @@ def test_planning_writes_one_message_per_firm_with_a_link_and_the_ledger(push_se
     assert message.length == len("【无锡政务服务】") + len(text) and message.status == "created"
     assert re.fullmatch(r"[A-Za-z0-9_-]{16}", message.token)  # 96 bits, URL-safe
     campaign.refresh_from_db()
-    assert message.link_usable() and campaign.links_expire_at > timezone.now() + datetime.timedelta(days=89)
+    assert links.link_visit(token=message.token).usable()
+    assert campaign.links_expire_at > timezone.now() + datetime.timedelta(days=89)
     assert campaign.plan_report["messages"] == 1 and campaign.plan_report["excluded"]["opted_out"] == 1
     assert set(NotificationLedger.objects.filter(campaign=campaign).values_list("policy_id", flat=True)) == {
         first.pk, second.pk,
@@ -254,10 +255,10 @@ def test_links_are_unique_and_revocable(push_setup):
     tokens = list(Message.objects.filter(campaign=campaign).values_list("token", flat=True))
     assert len(tokens) == 201 == len(set(tokens))
     message = Message.objects.select_related("campaign").filter(campaign=campaign).first()
-    message.revoked_at = timezone.now()
-    assert not message.link_usable()
-    message.revoked_at = None
-    assert not message.link_usable(now=message.campaign.links_expire_at)
+    assert links.link_visit(token=message.token).usable()
+    assert not links.link_visit(token=message.token).usable(now=message.campaign.links_expire_at)
+    links.link_revoke(message=message, user=UserFactory(username="ops", is_superuser=True))
+    assert not links.link_visit(token=message.token).usable()
 
 
 def test_a_fixed_link_push_sends_one_address_and_makes_no_tokens(push_setup, settings):
@@ -368,7 +369,7 @@ def test_an_approver_sends_a_launch_back_with_a_reason(four_eyes, client):
 def test_the_sql_segment_rule_agrees_with_python_at_every_length():
     from django.db import connection
 
-    from notifications.sms import segments_sql
+    from notifications.sms_rules import segments_sql
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT n, {segments_sql('n')} FROM generate_series(1, 600) n ORDER BY n")

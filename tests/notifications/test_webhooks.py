@@ -146,3 +146,69 @@ def test_opted_out_firms_are_left_out_of_the_next_push(client, sent):
     campaign.policies.set(sent.policies.all())
     preview = services.campaign_preview(campaign=campaign)
     assert preview.excluded["opted_out"] == 1 and preview.recipients == 1
+
+
+# --- Bad input with the right secret: a clear answer, never a 500, and the rest of the batch counts ----------
+
+
+def post_raw(client, vendor, kind, body: str):
+    url = reverse(f"notifications:{kind}", args=[vendor, "dev-webhook-secret"])
+    return client.post(url, body, content_type="application/json")
+
+
+@pytest.mark.parametrize("report_time", ["Infinity", "1e400", "-Infinity", "NaN", '"99999999999999999999"'])
+def test_a_receipt_with_an_impossible_time_is_left_out_and_the_rest_of_its_batch_counts(client, sent, report_time):
+    bad = json.dumps(aliyun_receipt("13900000001"), ensure_ascii=False).replace(
+        '"report_time": "2026-11-23 09:00:05"', f'"report_time": {report_time}'
+    )
+    good = json.dumps(aliyun_receipt("13900000002"), ensure_ascii=False)
+    response = post_raw(client, "aliyun", "receipts", f"[{bad}, {good}]")
+    assert response.status_code == 200 and response.json() == {"code": 0, "msg": "接收成功"}
+    assert status_of("13900000001")[0] == "sent"  # left out: no time a handset could have received it
+    assert status_of("13900000002")[0] == "delivered"
+
+
+def test_deeply_nested_json_is_refused_with_a_reason(client, sent):
+    response = post_raw(client, "aliyun", "receipts", "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400 and response.json() == {"code": 1, "msg": "回调内容嵌套过深，无法解析。"}
+    response = post_raw(client, "tencent", "replies", '{"mobile": ' * 50_000 + "1" + "}" * 50_000)
+    assert response.status_code == 400 and "嵌套过深" in response.json()["errmsg"]
+
+
+@pytest.mark.parametrize("field", ["phone_number", "err_msg", "biz_id"])
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"], ids=["NUL", "lone-surrogate"])
+def test_a_receipt_with_characters_no_database_stores_is_left_out(client, sent, field, bad):
+    receipt = aliyun_receipt("13900000001", success=False)
+    receipt[field] += bad
+    body = json.dumps([receipt, aliyun_receipt("13900000002")])  # ASCII escapes: \u0000, \ud800
+    response = post_raw(client, "aliyun", "receipts", body)
+    assert response.status_code == 200 and response.json() == {"code": 0, "msg": "接收成功"}
+    assert status_of("13900000001") == ("sent", "") and status_of("13900000002")[0] == "delivered"
+
+
+def test_a_reply_with_a_nul_is_left_out_and_the_rest_of_its_batch_counts(client, sent):
+    replies = [{"phone_number": "13900000001", "content": "R\x00"}, {"phone_number": "13900000002", "content": "R"}]
+    response = post_raw(client, "aliyun", "replies", json.dumps(replies))
+    assert response.json() == {"code": 0, "msg": "接收成功"}
+    assert list(InboundSms.objects.values_list("mobile", "text")) == [("13900000002", "R")]
+    assert list(Enterprise.objects.filter(sms_opt_out=True).values_list("contact_mobile", flat=True)) == ["13900000002"]
+
+
+def test_a_tencent_reply_that_cannot_be_stored_is_refused_with_a_reason(client, sent):
+    response = post_raw(client, "tencent", "replies", json.dumps({"mobile": "13900000001", "text": "退订\x00"}))
+    assert response.status_code == 400 and response.json()["result"] == 1 and "上行短信" in response.json()["errmsg"]
+    assert not InboundSms.objects.exists() and not Enterprise.objects.filter(sms_opt_out=True).exists()
+
+
+def test_a_batch_with_nothing_readable_is_refused_with_a_reason(client, sent):
+    response = post(client, "tencent", "receipts", [1, "x", {"ext": call_of("13900000001")}])
+    assert response.status_code == 400
+    assert response.json() == {"result": 1, "errmsg": "回执中没有一条可以读取（缺少字段或内容无效）。"}
+    assert status_of("13900000001")[0] == "sent"
+
+
+def test_a_receipt_naming_a_block_beyond_any_message_id_is_left_out(client, sent):
+    stray = aliyun_receipt("13900000001", out_id="c9-ab12-99999999999999999999")
+    response = post(client, "aliyun", "receipts", [stray, aliyun_receipt("13900000002")])
+    assert response.status_code == 200
+    assert status_of("13900000001")[0] == "sent" and status_of("13900000002")[0] == "delivered"

@@ -6,7 +6,7 @@ from notifications import services as push_services
 from notifications.gateways.local import FileGateway
 from notifications.models import Campaign, Message, SmsTemplate
 from policies.models import Policy
-from portal import services as portal_services
+from portal.services import signin
 from tests.factories import EnterpriseFactory, PolicyFactory
 
 BODY = "{企业简称}：您有{n}条惠企政策可申报，详见 {link} 拒收请回复R"
@@ -16,7 +16,7 @@ BODY = "{企业简称}：您有{n}条惠企政策可申报，详见 {link} 拒�
 def outbox(tmp_path, monkeypatch):
     """Sign-in SMS go to a file outbox the test can read, as the phone would."""
     gateway = FileGateway(tmp_path / "outbox.jsonl")
-    monkeypatch.setattr(portal_services, "get_gateway", lambda: gateway)
+    monkeypatch.setattr(signin, "get_gateway", lambda: gateway)
 
     def sent() -> list[dict]:
         return [json.loads(x) for x in gateway.path.read_text().splitlines()] if gateway.path.exists() else []

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching.index import reset_index
+from notifications import links
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.services import campaign_plan
 from policies.models import Policy
-from portal import services
 from portal.models import PolicyRating, PolicyReaction
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
@@ -36,11 +36,11 @@ def test_opening_the_link_is_counted_and_the_first_time_kept(client, pushed):
     firm, message = pushed[0]["a"]
     client.get(f"/b/{message.token}")
     client.get(f"/b/{message.token}")  # counted again
-    assert services.link_opens_flush() == 1
+    assert links.link_opens_flush() == 1
     message.refresh_from_db()
     assert message.open_count == 2 and message.first_opened_at is not None
     client.get(f"/b/{message.token}")
-    services.link_opens_flush()
+    links.link_opens_flush()
     message.refresh_from_db()
     assert message.open_count == 3
 

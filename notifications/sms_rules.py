@@ -1,4 +1,6 @@
-"""SMS text rules for mainland China: length with the signature, billing segments, template compliance.
+"""The rules any SMS text and template follow in mainland China, whatever the push: length with the
+signature, billing segments, what carriers accept in a template, and how a template's placeholders become
+a vendor's parameters and the text a phone shows. (What a push's own messages say is ``push_text``.)
 
 Facts (DOMAIN.md): the signature 【…】 counts towards the length; up to 70 characters is one message,
 longer messages are billed in 67-character segments; about 500 characters at most; 【】 may not appear
