@@ -1,7 +1,7 @@
 """Settings for 惠企直达, read from the environment (and an optional ``.env`` file) in one place.
 
 Without ``DATABASE_URL`` / ``REDIS_URL`` the project starts embedded PostgreSQL and Redis under
-``var/`` (see ``portal/embedded.py``), so a bare machine needs nothing but Python.
+``var/`` (see ``portal/dev/embedded.py``), so a bare machine needs nothing but Python.
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from portal import embedded
+from portal.dev import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "enterprises",
     "matching",
     "notifications",
+    "portal.dev",  # development tools: embedded servers, fake SMS platform, demo data and commands
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,7 @@ from django.conf import settings
 from policies import reference_data
 from policies.roles import EDITOR, REVIEWER, ensure_roles
 from portal.celery import app
-from portal.processes import child_env
+from portal.dev.processes import child_env
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from enterprises.demo import demo_uscc
 from enterprises.models import Enterprise
 from policies.models import Department, Policy, PolicyLabel, Region
+from portal.dev.demo.enterprises import demo_uscc
 
 _seq = itertools.count(10_000_000)
 

@@ -82,7 +82,7 @@ def test_without_urls_the_project_starts_and_uses_embedded_servers(tmp_path):
         again = run_settings({"PORTAL_VAR_DIR": str(var_dir), "DEBUG": "1"}, connect=True)
         assert again.returncode == 0, again.stderr
     finally:
-        from portal import embedded
+        from portal.dev import embedded
 
         embedded.postgres_stop(var_dir)
         embedded.redis_stop(var_dir)

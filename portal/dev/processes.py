@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 FAKE_ALIYUN = {"SMS_ALIYUN_ACCESS_KEY_ID": "fake-aliyun-id", "SMS_ALIYUN_ACCESS_KEY_SECRET": "fake-aliyun-secret"}
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal import embedded
+from portal.dev import embedded
 
 
 class Command(BaseCommand):

@@ -2,11 +2,11 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise
 from matching import freshness
-from policies.demo import generate_policies
 from policies.models import Policy
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.demo.policies import generate_policies
 
 
 class Command(BaseCommand):

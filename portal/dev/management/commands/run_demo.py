@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from notifications.gateways import get_gateway
-from portal.processes import CeleryWorker, FakePlatform
+from portal.dev.processes import CeleryWorker, FakePlatform
 
 
 class Command(BaseCommand):
