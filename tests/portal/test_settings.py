@@ -172,6 +172,7 @@ def test_embedded_servers_start_from_an_explicit_step(tmp_path):
         assert "PostgreSQL：内嵌，运行中" in status.stdout and "Redis：内嵌，运行中" in status.stdout
     finally:
         stopped = manage("embedded", "stop", env_overrides=env)
+    assert stopped.returncode == 0, stopped.stderr
     assert "PostgreSQL：内嵌，已停止" in stopped.stdout and "Redis：内嵌，已停止" in stopped.stdout
     status = manage("embedded", "status", env_overrides=env)
     assert "PostgreSQL：内嵌，未运行" in status.stdout and "Redis：内嵌，未运行" in status.stdout

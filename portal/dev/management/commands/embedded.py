@@ -15,24 +15,28 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["start", "stop", "status"])
 
     def handle(self, *args, action: str, **options):
+        try:
+            pg_state, redis_state = self.act(action)
+        except embedded.EmbeddedError as exc:
+            raise CommandError(str(exc)) from exc
         var = settings.VAR_DIR
-        pg, redis = settings.EMBEDDED_POSTGRES, settings.EMBEDDED_REDIS
-        if action == "start":
-            try:
-                pg_started = pg and embedded.postgres_start(var, settings.DATABASE_NAME)
-                redis_started = redis and embedded.redis_start(var)
-            except embedded.EmbeddedError as exc:
-                raise CommandError(str(exc)) from exc
-            pg_state = "已启动" if pg_started else "已在运行"
-            redis_state = "已启动" if redis_started else "已在运行"
-        elif action == "stop":
-            # Stops whatever runs under var/, even when the URLs now point elsewhere.
-            pg_state = "已停止" if embedded.postgres_stop(var) else "未运行"
-            redis_state = "已停止" if embedded.redis_stop(var) else "未运行"
-            pg = redis = True
-        else:
-            pg_state = "运行中" if embedded.postgres_running(var) else "未运行"
-            redis_state = "运行中" if embedded.redis_running(var) else "未运行"
+        pg = settings.EMBEDDED_POSTGRES or action == "stop"  # stop ends whatever runs under var/, URLs or not
+        redis = settings.EMBEDDED_REDIS or action == "stop"
         pg_line = f"内嵌，{pg_state}（{var / 'pgdata'}）" if pg else "外部（DATABASE_URL），无需内嵌服务"
         redis_line = f"内嵌，{redis_state}（{var / 'redis.sock'}）" if redis else "外部（REDIS_URL），无需内嵌服务"
         self.stdout.write(f"PostgreSQL：{pg_line}\nRedis：{redis_line}")
+
+    def act(self, action: str) -> tuple[str, str]:
+        """Do ``action``; return the state word for PostgreSQL and for Redis."""
+        var = settings.VAR_DIR
+        if action == "start":
+            pg = settings.EMBEDDED_POSTGRES and embedded.postgres_start(var, settings.DATABASE_NAME)
+            redis = settings.EMBEDDED_REDIS and embedded.redis_start(var)
+            done, not_done = "已启动", "已在运行"
+        elif action == "stop":
+            pg, redis = embedded.postgres_stop(var), embedded.redis_stop(var)
+            done, not_done = "已停止", "未运行"
+        else:
+            pg, redis = embedded.postgres_running(var), embedded.redis_running(var)
+            done, not_done = "运行中", "未运行"
+        return (done if pg else not_done), (done if redis else not_done)
