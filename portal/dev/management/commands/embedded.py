@@ -34,7 +34,10 @@ class Command(BaseCommand):
             redis = settings.EMBEDDED_REDIS and embedded.redis_start(var)
             done, not_done = "已启动", "已在运行"
         elif action == "stop":
-            pg, redis = embedded.postgres_stop(var), embedded.redis_stop(var)
+            try:
+                pg = embedded.postgres_stop(var)
+            finally:  # Redis stops even when PostgreSQL would not
+                redis = embedded.redis_stop(var)
             done, not_done = "已停止", "未运行"
         else:
             pg, redis = embedded.postgres_running(var), embedded.redis_running(var)
