@@ -14,8 +14,9 @@ app.autodiscover_tasks()
 
 @signals.import_modules.connect
 def require_services(**kwargs) -> None:
-    """A worker or beat without DATABASE_URL / REDIS_URL outside development stops with the reason. Sent as
-    both start (before any connection); unlike other Celery signals, an exception here aborts the start."""
+    """A worker or beat without DATABASE_URL / REDIS_URL outside development stops with the reason. Celery
+    sends this signal as either starts, before any connection, and unlike its other signals an exception
+    raised here stops the start."""
     from portal.checks import require_services
 
     require_services()
