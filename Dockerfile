@@ -7,10 +7,11 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
+# The build context leaves out development tools, tests and benchmarks (.dockerignore).
 COPY . .
-# collectstatic needs settings to load; these values exist only for the build step.
-RUN DEBUG=0 SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
-    python manage.py collectstatic --noinput
+# Settings load without DATABASE_URL / REDIS_URL (the web app and the worker refuse to start without them);
+# SECRET_KEY is checked on settings load, so the build step gives one it never uses.
+RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 1000 portal && mkdir -p /app/var /app/media && chown -R portal /app/var /app/media
 USER portal

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench stop clean browser
+.PHONY: demo test lint format bench stop clean browser embedded
 
 # Debian packages the project needs beyond Python: headless Chromium and a CJK font for the browser tests,
 # wrk for the portal benchmark. Installed once; sudo when not root.
@@ -24,7 +24,14 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 	@printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(40))')" > .env
 	@echo "已生成本地开发配置 .env"
 
-demo: $(STAMP) .env
+# Embedded PostgreSQL and Redis (var/, unix sockets) when DATABASE_URL / REDIS_URL are not set; .ci/run sets
+# them when the machine runs its own. Starting them is this explicit step, never a side effect of the settings.
+embedded: $(STAMP) .env
+ifeq ($(and $(DATABASE_URL),$(REDIS_URL)),)
+	$(PY) manage.py embedded start
+endif
+
+demo: $(STAMP) .env embedded
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty --enterprises $${DEMO_ENTERPRISES:-20000} --policies $${DEMO_POLICIES:-300}
 	$(PY) manage.py demo_accounts
@@ -44,10 +51,10 @@ browser:
 	@command -v chromium >/dev/null && command -v wrk >/dev/null && fc-list | grep -qi wqy || \
 		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
 
-test: $(STAMP) .env lint browser
+test: $(STAMP) .env lint browser embedded
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
-bench: $(STAMP) .env browser
+bench: $(STAMP) .env browser embedded
 	$(PY) -m bench
 
 stop: $(STAMP)

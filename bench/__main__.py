@@ -21,7 +21,7 @@ def run_one(name: str) -> None:
     redis = None
     if name == "push":
         # Its own Redis: a running demo's worker on the same queues must never take the benchmark's tasks.
-        from portal.processes import PrivateRedis
+        from portal.dev.processes import PrivateRedis
 
         redis = PrivateRedis().start()
         os.environ["REDIS_URL"] = redis.url

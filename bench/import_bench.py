@@ -12,7 +12,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.table import print_table
-from enterprises.demo import MOBILE_PREFIXES, TRADE_WORDS, ZIHAO, demo_uscc
 from enterprises.derivation import Rules
 from enterprises.importing.columns import COLUMNS, map_headers
 from enterprises.importing.readers import open_table
@@ -20,6 +19,7 @@ from enterprises.importing.rows import RECORD_FIELDS, RowValidator
 from enterprises.models import Enterprise
 from enterprises.services import _lookups, enterprise_import
 from enterprises.validators import INDUSTRY_SECTIONS
+from portal.dev.demo.enterprises import MOBILE_PREFIXES, TRADE_WORDS, ZIHAO, demo_uscc
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 1_110_000))
 ORM_SAMPLE = int(os.environ.get("BENCH_ORM_SAMPLE", 100_000))

@@ -10,14 +10,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.table import print_table
-from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise
 from enterprises.services import enterprise_tags_set
 from matching import selectors
 from matching.index import get_index, reset_index
 from matching.rules import to_sql
-from policies.demo import generate_policies
 from policies.models import Policy
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.demo.policies import generate_policies
 
 FIRMS = int(os.environ.get("BENCH_ENTERPRISES", 1_110_000))
 POLICIES = int(os.environ.get("BENCH_POLICIES", 3000))

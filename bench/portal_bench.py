@@ -14,11 +14,11 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.table import print_table
-from enterprises.demo import generate_enterprises
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.services import campaign_plan
 from policies.models import Policy
-from portal.processes import BASE_DIR, child_env, free_port, wait_until
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.processes import BASE_DIR, child_env, free_port, wait_until
 
 FIRMS = int(os.environ.get("BENCH_ENTERPRISES", 1_110_000))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 15))

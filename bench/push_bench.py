@@ -12,12 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.table import cpu_reference_ms, print_table
-from enterprises.demo import generate_enterprises
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.services import campaign_launch
 from policies.models import Policy
 from portal.celery import app
-from portal.processes import CeleryWorker, FakePlatform, child_env, wait_until
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.processes import CeleryWorker, FakePlatform, child_env, wait_until
 
 FIRMS = int(os.environ.get("BENCH_ENTERPRISES", 1_110_000))
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"

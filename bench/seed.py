@@ -7,8 +7,8 @@ import time
 from django.db import connection, transaction
 
 from bench.table import print_table
-from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise, EnterpriseTag
+from portal.dev.demo.enterprises import generate_enterprises
 
 CITY = int(os.environ.get("BENCH_ENTERPRISES", 1_110_000))
 ORM_SAMPLE = int(os.environ.get("BENCH_ORM_SAMPLE", 100_000))

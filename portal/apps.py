@@ -7,6 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = "门户"
 
     def ready(self) -> None:
+        from portal import checks  # noqa: F401  (registers the "services configured" check)
         from portal.roles import ensure_roles
 
         # Permissions exist only after migrate has run for every app, so roles are synced then.

@@ -12,6 +12,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.import_modules.connect
+def require_services(**kwargs) -> None:
+    """A worker or beat without DATABASE_URL / REDIS_URL outside development stops with the reason. Celery
+    sends this signal as either starts, before any connection, and unlike its other signals an exception
+    raised here stops the start."""
+    from portal.checks import require_services
+
+    require_services()
+
+
 @signals.worker_init.connect
 def warm_matching_index(**kwargs) -> None:
     """Build the matching index once in the parent, before the pool forks: every child starts with it, so

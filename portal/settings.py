@@ -1,7 +1,10 @@
 """Settings for 惠企直达, read from the environment (and an optional ``.env`` file) in one place.
 
-Without ``DATABASE_URL`` / ``REDIS_URL`` the project starts embedded PostgreSQL and Redis under
-``var/`` (see ``portal/embedded.py``), so a bare machine needs nothing but Python.
+In development (``DEBUG`` or ``DEV_TOOLS``) without ``DATABASE_URL`` / ``REDIS_URL`` they point at the
+embedded PostgreSQL and Redis under ``var/``, which ``manage.py embedded start`` starts (``make demo`` and
+``make test`` do it), so a bare machine needs nothing but Python. Importing the settings starts nothing.
+Outside development both URLs are required: the web app, the worker and beat refuse to start without them
+(``portal/checks.py``), while ``collectstatic`` still runs.
 """
 
 from pathlib import Path
@@ -10,8 +13,6 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
-
-from portal import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,6 +33,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 VAR_DIR = Path(env("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
+# Development tools (portal/dev: embedded servers, fake SMS platform, demo data and commands) are on with DEBUG
+# or DEV_TOOLS=1, and only where the package exists: the production image does not contain it.
+DEV_TOOLS = env.bool("DEV_TOOLS", default=DEBUG) and (BASE_DIR / "portal" / "dev" / "__init__.py").exists()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,6 +58,8 @@ INSTALLED_APPS = [
     "matching",
     "notifications",
 ]
+if DEV_TOOLS:
+    INSTALLED_APPS.append("portal.dev")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -88,22 +94,32 @@ TEMPLATES = [
 ]
 
 # --- Database and Redis: the same engines everywhere -------------------------------------------
+# Without URLs: in development the embedded servers' fixed sockets under var/ (portal/dev/embedded.py starts
+# them); in production nothing, and portal/checks.py stops the web app and the worker with a clear message.
 DATABASE_NAME = env("PORTAL_DB_NAME", default="huiqi")
+EMBEDDED_POSTGRES = not env("DATABASE_URL", default="") and DEV_TOOLS
+EMBEDDED_REDIS = not env("REDIS_URL", default="") and DEV_TOOLS
+MISSING_SERVICES = []
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
-    EMBEDDED_POSTGRES = False
+elif EMBEDDED_POSTGRES:
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.postgresql", "NAME": DATABASE_NAME, "USER": "postgres",
+                    "PASSWORD": "", "HOST": str(VAR_DIR / "pgdata"), "PORT": ""}
+    }  # fmt: skip
 else:
-    DATABASES = {"default": embedded.postgres_database(VAR_DIR, DATABASE_NAME)}
-    EMBEDDED_POSTGRES = True
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
+    MISSING_SERVICES.append("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 if env("REDIS_URL", default=""):
     REDIS_URL = env("REDIS_URL")
-    EMBEDDED_REDIS = False
+elif EMBEDDED_REDIS:
+    REDIS_URL = f"unix://{VAR_DIR / 'redis.sock'}?db=0"
 else:
-    REDIS_URL = embedded.redis_url(VAR_DIR)
-    EMBEDDED_REDIS = True
+    REDIS_URL = ""
+    MISSING_SERVICES.append("REDIS_URL")
 
 
 def _celery_url(url: str) -> str:
@@ -262,5 +278,4 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -1,10 +1,7 @@
-"""
-WSGI config for portal project.
+"""The WSGI application (gunicorn ``portal.wsgi:application``).
 
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
+It refuses to load without DATABASE_URL / REDIS_URL outside development, with a message naming them
+(``portal/checks.py``), rather than fail on the first request.
 """
 
 import os
@@ -14,3 +11,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 application = get_wsgi_application()
+
+from portal.checks import require_services  # noqa: E402  (needs the apps loaded above)
+
+require_services()

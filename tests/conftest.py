@@ -11,11 +11,27 @@ from core.reference_data import load_regions
 from enterprises import reference_data as enterprise_data
 from policies import reference_data as policy_data
 from portal.celery import app
-from portal.processes import child_env
+from portal.dev.processes import child_env
 from portal.roles import EDITOR, REVIEWER, ensure_roles
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """Stop at once, with the way out, when the tests cannot run: the development tools (demo data, fake SMS
+    platform, embedded servers) are off, or the embedded servers the settings point at were not started."""
+    if "portal.dev" not in settings.INSTALLED_APPS:
+        pytest.exit("测试需要开发工具：请设置 DEBUG=1 或 DEV_TOOLS=1（make test 会生成 .env）。", returncode=4)
+    from portal.dev import embedded
+
+    missing = embedded.not_started()
+    if missing:
+        pytest.exit(
+            f"内嵌 {'、'.join(missing)} 未启动（未设置 DATABASE_URL / REDIS_URL）：请用 make test 运行测试，"
+            "或先执行 .venv/bin/python manage.py embedded start。",
+            returncode=4,
+        )
 
 
 def load_reference_data() -> None:

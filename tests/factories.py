@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from core.models import Region
-from enterprises.demo import demo_uscc
 from enterprises.models import Enterprise
 from policies.models import Department, Policy, PolicyLabel
+from portal.dev.demo.enterprises import demo_uscc
 
 _seq = itertools.count(10_000_000)
 

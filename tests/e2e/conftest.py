@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from enterprises.demo import generate_enterprises
 from notifications.gateways import get_gateway
-from policies.demo import generate_policies
-from portal.processes import FakePlatform
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.demo.policies import generate_policies
+from portal.dev.processes import FakePlatform
 from tests.conftest import _worker_env
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are

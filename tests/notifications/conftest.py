@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.processes import CeleryWorker, FakePlatform, PrivateRedis
+from portal.dev.processes import CeleryWorker, FakePlatform, PrivateRedis
 from tests.conftest import _worker_env
 
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.fakegateway import Credentials, State, serve
 from notifications.gateways import Outcome, OutgoingSms, StuckSms, throttle
 from notifications.gateways.aliyun import (
     AliyunGateway,
@@ -22,6 +21,7 @@ from notifications.gateways.aliyun import (
     rpc_signature,
 )
 from notifications.gateways.tencent import TencentGateway, tc3_authorization
+from portal.dev.fakesms import Credentials, State, serve
 
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
 CREDS = Credentials("ak-id", "ak-secret", "AKID-test", "tc-secret")

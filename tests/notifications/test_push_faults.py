@@ -10,7 +10,7 @@ from enterprises.models import Enterprise
 from notifications import dispatch, services, tasks
 from notifications.models import Campaign, Message, SmsTemplate
 from policies.models import Policy
-from portal.processes import wait_until
+from portal.dev.processes import wait_until
 from tests.factories import PolicyFactory, UserFactory, make_uscc
 
 pytestmark = pytest.mark.slow

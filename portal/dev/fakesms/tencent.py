@@ -8,9 +8,9 @@ import time
 import uuid
 
 from enterprises.validators import MOBILE_RE
-from notifications.fakegateway.state import Accepted, CallTexts
 from notifications.gateways.tencent import tc3_authorization
 from notifications.sms_rules import render, template_variables
+from portal.dev.fakesms.state import Accepted, CallTexts
 
 
 class TencentApi:

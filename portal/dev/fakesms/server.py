@@ -13,12 +13,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from notifications.fakegateway import aliyun, tencent
-from notifications.fakegateway.aliyun import AliyunApi
-from notifications.fakegateway.state import State
-from notifications.fakegateway.tencent import TencentApi
+from portal.dev.fakesms import aliyun, tencent
+from portal.dev.fakesms.aliyun import AliyunApi
+from portal.dev.fakesms.state import State
+from portal.dev.fakesms.tencent import TencentApi
 
-log = logging.getLogger("notifications.fakegateway")
+log = logging.getLogger("portal.dev.fakesms")
 RECEIPTS = {"aliyun": aliyun.receipt, "tencent": tencent.receipt}
 
 

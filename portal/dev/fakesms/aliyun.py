@@ -9,9 +9,9 @@ import uuid
 from urllib.parse import unquote_plus
 
 from enterprises.validators import MOBILE_RE
-from notifications.fakegateway.state import Accepted, CallTexts
 from notifications.gateways.aliyun import pairs_signature, rpc_signature
 from notifications.sms_rules import render
+from portal.dev.fakesms.state import Accepted, CallTexts
 
 
 class AliyunApi:

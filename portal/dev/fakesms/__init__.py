@@ -11,7 +11,7 @@ and timeouts on request. ``GET /_fake/stats`` and ``GET /_fake/messages`` show w
 ``tencent`` each vendor's requests and receipts.
 """
 
-from notifications.fakegateway.server import serve
-from notifications.fakegateway.state import Credentials, Faults, State
+from portal.dev.fakesms.server import serve
+from portal.dev.fakesms.state import Credentials, Faults, State
 
 __all__ = ["Credentials", "Faults", "State", "serve"]

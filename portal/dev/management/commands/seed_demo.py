@@ -3,10 +3,10 @@ import time
 from django.core.management.base import BaseCommand
 
 from core import changes
-from enterprises.demo import generate_enterprises
 from enterprises.models import Enterprise
-from policies.demo import generate_policies
 from policies.models import Policy
+from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.demo.policies import generate_policies
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from notifications.fakegateway import Credentials, Faults, State, serve
 from notifications.models import SmsTemplate
+from portal.dev.fakesms import Credentials, Faults, State, serve
 
 
 def registered_templates():

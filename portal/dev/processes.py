@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 FAKE_ALIYUN = {"SMS_ALIYUN_ACCESS_KEY_ID": "fake-aliyun-id", "SMS_ALIYUN_ACCESS_KEY_SECRET": "fake-aliyun-secret"}
 
 
@@ -90,8 +90,29 @@ class PrivateRedis:
             self.proc.wait()
 
 
+def stop_group(proc: subprocess.Popen | None, *, timeout: float = 30) -> None:
+    """Stop a child started in its own session, with everything it started: SIGTERM to its process group,
+    SIGKILL to the group if the leader has not gone after ``timeout`` seconds, then SIGKILL to whatever is
+    left in the group (a pool process that outlived its parent)."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 class FakePlatform:
-    """``manage.py run_fake_sms_gateway`` in its own process; ``env`` points it at the right database."""
+    """``manage.py run_fake_sms_gateway`` in its own session; ``env`` points it at the right database."""
 
     def __init__(self, env: dict, *, outbox: Path | None = None, receipts_to: str = "", log: Path | None = None):
         self.env, self.outbox, self.receipts_to, self.log = env, outbox, receipts_to, log
@@ -106,10 +127,22 @@ class FakePlatform:
         if self.receipts_to:
             args += ["--receipts-to", self.receipts_to]
         out = open(self.log, "a") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: port_file.exists() and port_file.read_text(), 30, "模拟短信平台启动")
+        self.proc = subprocess.Popen(
+            args, cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_until(lambda: self._started(port_file), 30, "模拟短信平台启动")
+        except BaseException:  # not ready, or the caller is being stopped: leave nothing running
+            self.stop()
+            raise
         self.url = f"http://127.0.0.1:{port_file.read_text()}"
         return self
+
+    def _started(self, port_file: Path) -> str:
+        if self.proc.poll() is not None:
+            where = f"，见 {self.log}" if self.log else ""
+            raise RuntimeError(f"模拟短信平台启动失败（退出码 {self.proc.returncode}）{where}")
+        return port_file.exists() and port_file.read_text()
 
     def backend_env(self) -> dict:
         """What a portal process needs to send through this platform as if it were Aliyun."""
@@ -122,9 +155,41 @@ class FakePlatform:
         requests.post(f"{self.url}/_fake/faults", json=faults, timeout=5).raise_for_status()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+        stop_group(self.proc, timeout=10)
+
+
+class WebServer:
+    """``manage.py runserver`` (no reloader) in its own session; its output goes to this process's."""
+
+    def __init__(self, env: dict, addrport: str):
+        self.env, self.addrport = env, addrport
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.addrport}"
+
+    def start(self) -> WebServer:
+        args = [sys.executable, "manage.py", "runserver", self.addrport, "--noreload"]
+        self.proc = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, start_new_session=True)
+        try:
+            wait_until(self._answers, 60, "Web 服务启动")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _answers(self) -> bool:
+        if self.proc.poll() is not None:
+            code = self.proc.returncode
+            raise RuntimeError(f"Web 服务启动失败（退出码 {code}），地址 {self.addrport} 可能已被占用。")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        stop_group(self.proc, timeout=10)
 
 
 class CeleryWorker:
@@ -155,9 +220,4 @@ class CeleryWorker:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.proc, timeout=30)
