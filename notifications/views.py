@@ -27,7 +27,8 @@ def _received(request, vendor: str, secret: str, read: str):
     gateway: type[Gateway] | None = callback_gateway(vendor)
     if gateway is None:
         raise Http404
-    if not hmac.compare_digest(secret.encode(), settings.SMS_WEBHOOK_SECRET.encode()):
+    expected = settings.SMS_WEBHOOK_SECRET.encode()
+    if not expected or not hmac.compare_digest(secret.encode(), expected):
         log.warning("拒绝了一个密钥错误的短信回调（%s，来自 %s）", vendor, request.META.get("REMOTE_ADDR"))
         return gateway, None, JsonResponse(gateway.callback_answer("回调密钥错误。"), status=403)
     try:

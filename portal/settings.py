@@ -210,9 +210,20 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and PORTAL_BASE_URL.startswith("https"))
+# Served over https (PORTAL_BASE_URL says so): cookies only over TLS, HSTS, and plain http redirected. The TLS
+# proxy in front says which scheme the client used in X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER); set
+# PROXY_SSL_HEADER=0 when the app terminates TLS itself, so no client can claim https.
+HTTPS = PORTAL_BASE_URL.startswith("https://") and not DEBUG
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health check speaks plain http
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("PROXY_SSL_HEADER", default=HTTPS) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # a link page's token never leaves in a Referer header
 X_FRAME_OPTIONS = "DENY"
 
 # --- API --------------------------------------------------------------------------------------
@@ -265,17 +276,16 @@ SMS_LOGIN_TEMPLATE = env("SMS_LOGIN_TEMPLATE", default="SMS_LOGIN")
 SMS_LOGIN_TEMPLATE_BODY = env(
     "SMS_LOGIN_TEMPLATE_BODY", default="您的惠企直达登录验证码为{code}，5分钟内有效，请勿告诉他人。"
 )
-# The secret path segment of the receipt and reply webhooks given to the vendors.
-SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="")
-if not SMS_WEBHOOK_SECRET:
-    if SMS_BACKEND in {"aliyun", "tencent"} and not DEBUG:
-        raise ImproperlyConfigured("SMS_WEBHOOK_SECRET 未设置：真实短信通道的回执与上行回调地址需要一个随机密钥。")
-    SMS_WEBHOOK_SECRET = "dev-webhook-secret"
+# The secret path segment of the receipt and reply webhooks given to the vendors. Outside DEBUG it is required
+# whatever the backend (an opt-out reply arrives there); portal/checks.py refuses to start without it. Logs
+# never show it (portal/logs.py redacts it from every line, gunicorn's access log included).
+SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="") or ("dev-webhook-secret" if DEBUG else "")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "portal.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

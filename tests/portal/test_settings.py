@@ -176,3 +176,62 @@ def test_embedded_servers_start_from_an_explicit_step(tmp_path):
     assert "PostgreSQL：内嵌，已停止" in stopped.stdout and "Redis：内嵌，已停止" in stopped.stdout
     status = manage("embedded", "status", env_overrides=env)
     assert "PostgreSQL：内嵌，未运行" in status.stdout and "Redis：内嵌，未运行" in status.stdout
+
+
+def test_outside_debug_the_webhook_secret_is_required_whatever_the_sms_backend():
+    """The old default secret was public: anyone could post an opt-out reply for any firm."""
+    for backend in ("file", "console", "aliyun"):
+        env = {**PRODUCTION, "SMS_BACKEND": backend, "SMS_WEBHOOK_SECRET": ""}
+        web = run([PYTHON, "-c", "import portal.wsgi"], env)
+        assert web.returncode != 0 and "未设置 SMS_WEBHOOK_SECRET" in web.stderr, backend
+    ok = run([PYTHON, "-c", "import portal.wsgi"], {**PRODUCTION, "SMS_WEBHOOK_SECRET": "s" * 32})
+    assert ok.returncode == 0, ok.stderr
+
+
+HTTPS_PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({k: getattr(settings, k) for k in (
+    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT",
+    "SECURE_PROXY_SSL_HEADER")}))
+"""
+
+
+def test_served_over_https_cookies_are_secure_hsts_is_on_and_the_proxy_says_the_scheme():
+    https = json.loads(
+        run([PYTHON, "-c", HTTPS_PROBE], {**PRODUCTION, "PORTAL_BASE_URL": "https://hqzd.wuxi.gov.cn"}).stdout
+    )
+    assert https == {
+        "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_HSTS_SECONDS": 31_536_000,
+        "SECURE_SSL_REDIRECT": True, "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }  # fmt: skip
+    plain = json.loads(run([PYTHON, "-c", HTTPS_PROBE], {**PRODUCTION, "PORTAL_BASE_URL": "http://10.0.0.5"}).stdout)
+    assert plain["SECURE_HSTS_SECONDS"] == 0 and plain["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_the_webhook_secret_never_reaches_a_log_line(settings):
+    import datetime
+    import logging
+
+    from portal.gunicorn_conf import RedactingLogger
+    from portal.logs import RedactSecrets
+
+    settings.SMS_WEBHOOK_SECRET = "s3cr3t-webhook-value"
+    path = "/hooks/sms/aliyun/s3cr3t-webhook-value/receipts"
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found: %s", (path,), None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == "Not Found: /hooks/sms/aliyun/***/receipts"
+
+    url = "/hooks/sms/aliyun/s3cr3t-webhook-value/receipts"
+
+    class Request:
+        method, path, query, uri, version, headers = "POST", url, "", url, (1, 1), []
+
+    class Response:
+        status, sent, headers = "200 OK", 10, []
+
+    environ = {"REQUEST_METHOD": "POST", "RAW_URI": url, "PATH_INFO": url, "SERVER_PROTOCOL": "HTTP/1.1"}
+    access_logger = RedactingLogger.__new__(RedactingLogger)  # atoms() reads only the request
+    atoms = access_logger.atoms(Response(), Request(), environ, datetime.timedelta(0))
+    assert "s3cr3t-webhook-value" not in str(atoms) and "/hooks/sms/aliyun/***/receipts" in atoms["U"]
