@@ -15,10 +15,10 @@ from bench.table import print_table
 from enterprises.demo import MOBILE_PREFIXES, TRADE_WORDS, ZIHAO, demo_uscc
 from enterprises.derivation import Rules
 from enterprises.importing.columns import COLUMNS, map_headers
+from enterprises.importing.pipeline import enterprise_import, register_lookups
 from enterprises.importing.readers import open_table
 from enterprises.importing.rows import RECORD_FIELDS, RowValidator
 from enterprises.models import Enterprise
-from enterprises.services import _lookups, enterprise_import
 from enterprises.validators import INDUSTRY_SECTIONS
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 1_110_000))
@@ -59,7 +59,7 @@ def _bulk_create_sample(path: Path, count: int) -> float:
     started = time.monotonic()
     table = open_table(path)
     header = map_headers(table.headers)
-    regions, tags = _lookups()
+    regions, tags = register_lookups()
     validator = RowValidator(
         positions=header.positions, regions=regions, tags=tags, rules=Rules.load(), today=timezone.localdate()
     )

@@ -12,6 +12,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from enterprises import selectors, services
+from enterprises.importing.pipeline import ImportRefused, ImportResult, enterprise_import
 from enterprises.importing.readers import json_lines_table
 from enterprises.importing.rows import RowError
 from enterprises.models import Enterprise, PortraitTag
@@ -161,11 +162,11 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
         """Upsert firms from JSON lines (one object per line, keys as the file columns, Chinese or English)."""
         table, bad_lines = json_lines_table(request.data if isinstance(request.data, bytes) else b"")
         try:
-            result = services.enterprise_import(table=table, dry_run=request.query_params.get("dry_run") == "1")
-        except services.ImportRefused as exc:
+            result = enterprise_import(table=table, dry_run=request.query_params.get("dry_run") == "1")
+        except ImportRefused as exc:
             if not bad_lines:
                 return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-            result = services.ImportResult()
+            result = ImportResult()
         errors = [RowError(n, "（整行）", "", reason) for n, reason in bad_lines] + result.errors
         return Response(
             {

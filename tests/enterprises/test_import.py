@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import Workbook
 
+from enterprises.importing.pipeline import ImportRefused, enterprise_import
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange
-from enterprises.services import ImportRefused, enterprise_import
 from tests.conftest import BASE_DIR, _worker_env
 from tests.factories import make_uscc
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from enterprises.importing.pipeline import ImportRefused, enterprise_import
 from enterprises.importing.qualifications import qualification_import
-from enterprises.services import ImportRefused, enterprise_import
 
 
 class Command(BaseCommand):
