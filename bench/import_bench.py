@@ -104,9 +104,6 @@ def run() -> None:
         again = enterprise_import(source=path)
         again_seconds = time.monotonic() - started
         orm_seconds = _bulk_create_sample(path, ORM_SAMPLE)
-        for result in (first, again):
-            if result.report_path:
-                result.report_path.unlink(missing_ok=True)
     orm_rate = ORM_SAMPLE / orm_seconds
     print_table(
         [

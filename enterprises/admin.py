@@ -202,6 +202,9 @@ class ImportJobForm(forms.ModelForm):
             raise forms.ValidationError("请选择要导入的 .csv 或 .xlsx 文件。")
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
             raise forms.ValidationError("只支持 .csv 或 .xlsx 文件。")
+        too_large = jobs.upload_too_large(upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
         return upload
 
 
@@ -211,10 +214,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     form = ImportJobForm
     change_form_template = "admin/enterprises/importjob/change_form.html"
-    list_display = ["id", "original_name", "status", "dry_run", "total_rows", "added", "updated", "unchanged",
-                    "refused", "created_by", "created_at"]  # fmt: skip
-    list_filter = ["status", "dry_run"]
-    readonly_fields = ["original_name", "status", "message", "total_rows", "added", "updated", "unchanged",
+    list_display = ["id", "original_name", "source", "status", "dry_run", "total_rows", "added", "updated",
+                    "unchanged", "refused", "created_by", "created_at"]  # fmt: skip
+    list_filter = ["status", "source", "dry_run"]
+    readonly_fields = ["original_name", "source", "status", "message", "total_rows", "added", "updated", "unchanged",
                        "refused", "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def has_change_permission(self, request, obj=None):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from enterprises.importing.merge import CHANGES, FIRMS, LINKS, RegisterMerge
 from enterprises.importing.producer import ChunkProducer
 from enterprises.importing.readers import NotATable, Table, open_table
 from enterprises.importing.report import ErrorReport
-from enterprises.importing.rows import RowError, RowValidator
+from enterprises.importing.rows import RowError, RowValidator, visible
 from enterprises.models import PortraitTag
 from matching import freshness
 from policies.models import Region
@@ -44,7 +45,6 @@ class ImportResult:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)  # the first ERROR_PREVIEW refused cells
-    report_path: Path | None = None
 
     def summary(self) -> str:
         prefix = "（试运行，未写入）" if self.dry_run else ""
@@ -75,11 +75,12 @@ def enterprise_import(
     encoding: str | None = None,
     dry_run: bool = False,
     job_id: int | None = None,
-    report_path: Path | None = None,
+    report: str | Path | BinaryIO | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import a register file (or an already opened ``table``, such as the API's JSON lines): every
-    good row is upserted by USCC, every bad row refused with its reason.
+    good row is upserted by USCC, every bad row refused with its reason, each refused cell also written
+    to ``report`` (a path or an open binary file) when one is given.
 
     Runs in one transaction: a killed import leaves the register as it was, and running it again
     completes it. A dry run does all the work and then rolls back, so its counts are exact. Parsing
@@ -91,22 +92,37 @@ def enterprise_import(
             table = open_table(source, encoding=encoding)
         except NotATable as exc:
             raise ImportRefused(str(exc)) from None
+    try:
+        return _import_table(table, dry_run=dry_run, job_id=job_id, report=report, progress=progress)
+    finally:
+        table.close()
+
+
+def _import_table(
+    table: Table, *, dry_run: bool, job_id: int | None, report: str | Path | BinaryIO | None, progress: Progress
+) -> ImportResult:
+    width = max((i + 1 for i, h in enumerate(table.headers) if h), default=0)
+    if width > settings.IMPORT_MAX_COLUMNS:
+        raise ImportRefused(f"表头超过 {settings.IMPORT_MAX_COLUMNS:,} 列的上限，请删除多余的列后再导入。")
     header = map_headers(table.headers)
     if header.missing_required:
-        found = "、".join(h for h in table.headers if h) or "（空）"
+        found = visible("、".join(h for h in table.headers if h)) or "（空）"
         raise ImportRefused(f"缺少必需的列：{'、'.join(header.missing_required)}。文件的表头为：{found}。")
     if header.duplicated:
         raise ImportRefused(f"列重复出现：{'、'.join(header.duplicated)}，请只保留一列。")
     result = ImportResult(dry_run=dry_run)
     if header.unknown:
-        result.warnings.append(f"以下列不认识，已忽略：{'、'.join(header.unknown)}。")
+        result.warnings.append(visible(f"以下列不认识，已忽略：{'、'.join(header.unknown)}。"))
     regions, tags = register_lookups()
     validator = RowValidator(
         positions=header.positions, regions=regions, tags=tags, rules=Rules.load(), today=timezone.localdate()
     )
     present = {"region_id" if f == "region" else "tag_ids" if f == "tags" else f for f in header.positions}
-    report = ErrorReport(report_path)
-    producer = ChunkProducer(table, validator)
+    refusals = ErrorReport(report)
+    for error in table.refused:  # lines the reader could not take as rows (JSON lines)
+        refusals.add(error)
+    result.refused = len(table.refused)
+    producer = ChunkProducer(table, validator, max_rows=settings.IMPORT_MAX_ROWS)
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:  # one import at a time: the merge relies on it
@@ -116,14 +132,14 @@ def enterprise_import(
             bulk = table.size_bytes >= BULK_BYTES
             with foreign_keys_validated_once(FIRMS, LINKS, CHANGES) if bulk else nullcontext():
                 for chunk in producer:
-                    result.total_rows = chunk.rows_read
+                    result.total_rows = chunk.rows_read + len(table.refused)
                     for error in chunk.errors:
-                        report.add(error)
+                        refusals.add(error)
                     result.refused += chunk.refused
                     for row_no, uscc, first_row in merge.merge_chunk(chunk.lines):
                         result.refused += 1
                         reason = f"与第 {first_row} 行的统一社会信用代码重复，本行未导入。"
-                        report.add(RowError(row_no, "统一社会信用代码", uscc, reason))
+                        refusals.add(RowError(row_no, "统一社会信用代码", uscc, reason))
                     progress("导入", chunk.fraction, chunk.rows_read)
                 if result.total_rows == 0:
                     raise ImportRefused("文件中没有数据行（只有表头）。")
@@ -138,9 +154,6 @@ def enterprise_import(
         raise ImportRefused(str(exc)) from None
     finally:
         producer.stop()
-        report.close()
-    result.errors = report.preview
-    result.report_path = report.path if result.refused else None
-    if not result.refused and report_path is None:
-        report.path.unlink(missing_ok=True)
+        refusals.close()
+    result.errors = refusals.preview
     return result

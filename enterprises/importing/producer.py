@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from enterprises.importing.merge import stage_line
-from enterprises.importing.readers import Table
+from enterprises.importing.readers import NotATable, Table
 from enterprises.importing.rows import RowError, RowValidator
 
 
@@ -32,8 +32,8 @@ class ChunkProducer:
     CHUNK_ROWS = 100_000
     _DONE = object()
 
-    def __init__(self, table: Table, validator: RowValidator):
-        self.table, self.validator = table, validator
+    def __init__(self, table: Table, validator: RowValidator, *, max_rows: int):
+        self.table, self.validator, self.max_rows = table, validator, max_rows
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="import-parser", daemon=True)
@@ -54,6 +54,8 @@ class ChunkProducer:
         try:
             for row_no, cells in self.table.rows:
                 rows += 1
+                if rows > self.max_rows:
+                    raise NotATable(f"文件超过 {self.max_rows:,} 行的上限，请拆分成几个文件分别导入。")
                 record, row_errors = self.validator.validate(row_no, cells, width)
                 if row_errors:
                     refused += 1

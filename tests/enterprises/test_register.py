@@ -108,7 +108,7 @@ def test_api_refuses_anonymous_callers_and_firms(client):
     assert client.get("/api/enterprises/").status_code == 403
 
 
-def test_integration_token_reads_filters_and_bulk_upserts(client):
+def test_integration_token_reads_filters_and_bulk_upserts(client, django_capture_on_commit_callbacks, eager_tasks):
     EnterpriseFactory(industry="C39")
     EnterpriseFactory(industry="I65")
     system = grant(UserFactory(username="tax-bureau", is_staff=False), "view_enterprise", "add_importjob")
@@ -123,9 +123,11 @@ def test_integration_token_reads_filters_and_bulk_upserts(client):
             "{not json",
         ]
     )
-    response = client.post("/api/enterprises/bulk/", lines, content_type="application/x-ndjson", **auth)
-    body = response.json()
-    assert response.status_code == 200, body
+    with django_capture_on_commit_callbacks(execute=True):  # the import job runs after the request commits
+        response = client.post("/api/enterprises/bulk/", lines, content_type="application/x-ndjson", **auth)
+    assert response.status_code == 202, response.json()
+    body = client.get(response.json()["url"], **auth).json()
+    assert body["status"] == "succeeded", body
     assert (body["added"], body["refused"]) == (1, 2)
     reasons = {(e["row"], e["column"]) for e in body["errors"]}
     assert reasons == {(2, "联系电话"), (3, "（整行）")}
