@@ -187,7 +187,7 @@ class BulkAcceptedSerializer(serializers.Serializer):
 
 class ImportJobResultSerializer(serializers.Serializer):
     job = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=ImportJob.Status.choices)
+    status = serializers.CharField(help_text="queued / running / succeeded / failed")
     status_display = serializers.CharField()
     finished = serializers.BooleanField()
     stage = serializers.CharField()
