@@ -119,9 +119,6 @@ def _import_table(
     )
     present = {"region_id" if f == "region" else "tag_ids" if f == "tags" else f for f in header.positions}
     refusals = ErrorReport(report)
-    for error in table.refused:  # lines the reader could not take as rows (JSON lines)
-        refusals.add(error)
-    result.refused = len(table.refused)
     producer = ChunkProducer(table, validator, max_rows=settings.IMPORT_MAX_ROWS)
     try:
         with transaction.atomic():
@@ -132,7 +129,7 @@ def _import_table(
             bulk = table.size_bytes >= BULK_BYTES
             with foreign_keys_validated_once(FIRMS, LINKS, CHANGES) if bulk else nullcontext():
                 for chunk in producer:
-                    result.total_rows = chunk.rows_read + len(table.refused)
+                    result.total_rows = chunk.rows_read
                     for error in chunk.errors:
                         refusals.add(error)
                     result.refused += chunk.refused

@@ -56,7 +56,10 @@ class ChunkProducer:
                 rows += 1
                 if rows > self.max_rows:
                     raise NotATable(f"文件超过 {self.max_rows:,} 行的上限，请拆分成几个文件分别导入。")
-                record, row_errors = self.validator.validate(row_no, cells, width)
+                if cells.__class__ is RowError:  # a line the reader could not take as a row
+                    record, row_errors = None, [cells]
+                else:
+                    record, row_errors = self.validator.validate(row_no, cells, width)
                 if row_errors:
                     refused += 1
                     errors.extend(row_errors)

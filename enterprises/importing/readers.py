@@ -22,6 +22,7 @@ XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other Office binaries
 SAMPLE_BYTES = 256 * 1024
 XLSX_LAST_ROW = 1_048_576  # Excel's last row; a sheet cannot have more
+JSON_LINE_BYTES = 64 * 1024  # one firm's record is well under 2 KB; longer lines are refused unread
 # Bytes no text table holds (C0 controls other than tab, newline, carriage return, escape and NUL).
 _BINARY_BYTES = re.compile(rb"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 
@@ -33,12 +34,13 @@ class NotATable(Exception):
 @dataclass
 class Table:
     headers: list[str]
-    rows: Iterator[tuple[int, list[str]]]  # (row number as people count it in the file, cells)
+    # (row number as people count it in the file, cells), or the reason a row cannot be read at all (a
+    # RowError, for JSON lines that are not records), in file order.
+    rows: Iterator[tuple[int, list[str] | RowError]]
     format: str
     encoding: str = ""
     progress: callable = field(default=lambda: 0.0)  # fraction of the file read so far
     size_bytes: int = 0
-    refused: list[RowError] = field(default_factory=list)  # lines refused while reading (JSON lines)
     closers: list = field(default_factory=list)  # what the reader opened, closed by close()
 
     def close(self) -> None:
@@ -165,7 +167,8 @@ def _open_xlsx(handle: BinaryIO) -> Table:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        unpacked = sum(item.file_size for item in ZipFile(handle).infolist())
+        with ZipFile(handle) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
         handle.seek(0)
         limit = settings.IMPORT_MAX_UNPACKED_BYTES
         if unpacked > limit:
@@ -268,9 +271,23 @@ def _json_line(number: int, raw: bytes) -> tuple[dict | None, str]:
     return {canonical_label(k): v for k, v in item.items()}, ""
 
 
-def _json_lines(handle: BinaryIO) -> Iterator[tuple[int, dict | None, str]]:
+def _physical_lines(handle: BinaryIO) -> Iterator[bytes | None]:
+    """The body's lines, or None for a line too long to be a record (skipped without keeping it)."""
     handle.seek(0)
-    for number, raw in enumerate(iter(handle.readline, b""), 1):
+    while raw := handle.readline(JSON_LINE_BYTES + 1):
+        if len(raw) <= JSON_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while (rest := handle.readline(JSON_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _json_lines(handle: BinaryIO) -> Iterator[tuple[int, dict | None, str]]:
+    for number, raw in enumerate(_physical_lines(handle), 1):
+        if raw is None:
+            yield number, None, f"第 {number} 行超过 {JSON_LINE_BYTES // 1024} KB，不是一个企业的记录。"
+            continue
         item, reason = _json_line(number, raw)
         if item is not None or reason:
             yield number, item, reason
@@ -285,29 +302,27 @@ def _json_cell(value) -> str:
 
 
 def json_lines_table(handle: BinaryIO) -> Table:
-    """A table from JSON lines (one object per line, keys as in a file's header). Lines that are not
-    objects of plain values are refused like bad rows (``Table.refused``).
+    """A table from JSON lines (one object per line, keys as in a file's header). A line that is not an
+    object of plain values comes as the reason it is refused, in its place among the rows.
 
     Read twice, to learn the headers and then to hand over the rows, so memory stays bounded by one line.
     """
     size = handle.seek(0, io.SEEK_END)
     headers: list[str] = []
     seen: set[str] = set()
-    refused: list[RowError] = []
-    for number, item, reason in _json_lines(handle):
-        if item is None:
-            refused.append(RowError(number, WHOLE_ROW, "", reason))
-            continue
-        for key in item:
+    for _, item, _ in _json_lines(handle):
+        for key in item or ():
             if key not in seen:
                 seen.add(key)
                 headers.append(key)
     if not seen:  # no object at all: nothing to import, and the refused lines say why
         headers = [column.label for column in COLUMNS if column.required]
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for number, item, _ in _json_lines(handle):
-            if item is not None:
+    def rows() -> Iterator[tuple[int, list[str] | RowError]]:
+        for number, item, reason in _json_lines(handle):
+            if item is None:
+                yield number, RowError(number, WHOLE_ROW, "", reason)
+            else:
                 yield number, [_json_cell(item.get(h)) for h in headers]
 
     def progress() -> float:
@@ -316,4 +331,4 @@ def json_lines_table(handle: BinaryIO) -> Table:
         except (ValueError, OSError):
             return 1.0
 
-    return Table(headers, rows(), "jsonl", "utf-8", progress, size, refused)
+    return Table(headers, rows(), "jsonl", "utf-8", progress, size)
