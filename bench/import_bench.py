@@ -14,10 +14,10 @@ from django.utils import timezone
 from bench.table import print_table
 from enterprises.derivation import Rules
 from enterprises.importing.columns import COLUMNS, map_headers
+from enterprises.importing.pipeline import enterprise_import, register_lookups
 from enterprises.importing.readers import open_table
 from enterprises.importing.rows import RECORD_FIELDS, RowValidator
 from enterprises.models import Enterprise
-from enterprises.services import _lookups, enterprise_import
 from enterprises.validators import INDUSTRY_SECTIONS
 from portal.dev.demo.enterprises import MOBILE_PREFIXES, TRADE_WORDS, ZIHAO, demo_uscc
 
@@ -59,7 +59,7 @@ def _bulk_create_sample(path: Path, count: int) -> float:
     started = time.monotonic()
     table = open_table(path)
     header = map_headers(table.headers)
-    regions, tags = _lookups()
+    regions, tags = register_lookups()
     validator = RowValidator(
         positions=header.positions, regions=regions, tags=tags, rules=Rules.load(), today=timezone.localdate()
     )
@@ -104,9 +104,6 @@ def run() -> None:
         again = enterprise_import(source=path)
         again_seconds = time.monotonic() - started
         orm_seconds = _bulk_create_sample(path, ORM_SAMPLE)
-        for result in (first, again):
-            if result.report_path:
-                result.report_path.unlink(missing_ok=True)
     orm_rate = ORM_SAMPLE / orm_seconds
     print_table(
         [

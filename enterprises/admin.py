@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
@@ -13,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 
 from enterprises import selectors, services
+from enterprises.importing import jobs
 from enterprises.models import (
     Enterprise,
     EnterpriseTag,
@@ -208,6 +208,9 @@ class ImportJobForm(forms.ModelForm):
             raise forms.ValidationError("请选择要导入的 .csv 或 .xlsx 文件。")
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
             raise forms.ValidationError("只支持 .csv 或 .xlsx 文件。")
+        too_large = jobs.upload_too_large(upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
         return upload
 
 
@@ -217,10 +220,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     form = ImportJobForm
     change_form_template = "admin/enterprises/importjob/change_form.html"
-    list_display = ["id", "original_name", "status", "dry_run", "total_rows", "added", "updated", "unchanged",
-                    "refused", "created_by", "created_at"]  # fmt: skip
-    list_filter = ["status", "dry_run"]
-    readonly_fields = ["original_name", "status", "message", "total_rows", "added", "updated", "unchanged",
+    list_display = ["id", "original_name", "source", "status", "dry_run", "total_rows", "added", "updated",
+                    "unchanged", "refused", "created_by", "created_at"]  # fmt: skip
+    list_filter = ["status", "source", "dry_run"]
+    readonly_fields = ["original_name", "source", "status", "message", "total_rows", "added", "updated", "unchanged",
                        "refused", "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     def has_change_permission(self, request, obj=None):
@@ -230,7 +233,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False  # import history is kept
 
     def save_model(self, request, obj, form, change):
-        job = services.import_job_create(
+        job = jobs.import_job_create(
             user=request.user,
             upload=form.cleaned_data["file"],
             encoding=form.cleaned_data.get("encoding", ""),
@@ -268,18 +271,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         job = get_object_or_404(ImportJob, pk=pk)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
-        live = cache.get(services.import_progress_key(job.pk)) or {}
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_display": job.get_status_display(),
-                "stage": live.get("stage", job.get_status_display()),
-                "fraction": 1.0 if job.status in {"succeeded", "failed"} else live.get("fraction", 0.0),
-                "rows": live.get("rows", job.total_rows),
-                "finished": job.status in {"succeeded", "failed"},
-                "message": job.message,
-            }
-        )
+        return JsonResponse(jobs.import_job_progress(job=job))
 
 
 class SizeThresholdInline(admin.TabularInline):

@@ -182,7 +182,12 @@ class ImportJob(models.Model):
         REGISTER = "register", "企业名录"
         QUALIFICATION = "qualification", "资质名单"
 
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "文件上传"  # .csv / .xlsx from the admin
+        API = "api", "接口推送"  # JSON lines from another system, POST /api/enterprises/bulk/
+
     kind = models.CharField("类型", max_length=16, choices=Kind.choices, default=Kind.REGISTER)
+    source = models.CharField("来源", max_length=8, choices=Source.choices, default=Source.UPLOAD)
     file = models.FileField("文件", upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField("文件名", max_length=255, blank=True)
     encoding = models.CharField("编码", max_length=20, blank=True, help_text="留空自动识别（UTF-8 / GBK）。")
@@ -195,6 +200,8 @@ class ImportJob(models.Model):
     unchanged = models.PositiveIntegerField("未变化", default=0)
     refused = models.PositiveIntegerField("拒绝", default=0)
     error_report = models.FileField("错误报告", upload_to="import-errors/%Y/%m/", blank=True)
+    warnings = models.JSONField("提示", default=list, blank=True)
+    errors = models.JSONField("被拒绝的单元格（前 200 个）", default=list, blank=True)  # row, column, value, reason
     created_by = models.ForeignKey("auth.User", verbose_name="发起人", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)

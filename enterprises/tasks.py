@@ -1,12 +1,13 @@
 from celery import shared_task
 
 from enterprises import services
+from enterprises.importing.jobs import import_job_run
 
 
 @shared_task
 def run_import_job(job_id: int) -> str:
     """Run one uploaded import; a repeated delivery finds the job finished and returns."""
-    return services.import_job_run(job_id=job_id).status
+    return import_job_run(job_id=job_id).status
 
 
 @shared_task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -80,7 +81,13 @@ class LeafSerializer(serializers.Serializer):
     required = serializers.CharField()
 
 
+USCC_SHAPE = re.compile(r"[0-9A-Za-z]{18}")  # the shape every code has; the checksum is not a secret either
+EARLIEST_ON, LATEST_ON = datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)
+
+
 def _enterprise(request, uscc: str) -> Enterprise:
+    if not USCC_SHAPE.fullmatch(uscc):
+        raise serializers.ValidationError({"detail": "统一社会信用代码应为 18 位数字或字母。"})
     enterprise = Enterprise.objects.filter(uscc=uscc.upper()).only("id", "uscc", "name").first()
     if enterprise is None or not may_see_enterprise(request, enterprise.id):
         # The same answer whether the enterprise is missing or belongs to someone else.
@@ -91,9 +98,12 @@ def _enterprise(request, uscc: str) -> Enterprise:
 def _on(request) -> datetime.date | None:
     raw = request.query_params.get("on")
     try:
-        return datetime.date.fromisoformat(raw) if raw else None
+        on = datetime.date.fromisoformat(raw) if raw else None
     except ValueError:
         raise serializers.ValidationError({"on": "日期格式应为 YYYY-MM-DD。"}) from None
+    if on is not None and not EARLIEST_ON <= on <= LATEST_ON:
+        raise serializers.ValidationError({"on": f"评估日期应在 {EARLIEST_ON} 至 {LATEST_ON} 之间。"})
+    return on
 
 
 class PackageView(APIView):

@@ -64,6 +64,7 @@ class PolicyDetailSerializer(PolicyListSerializer):
         ]  # fmt: skip
 
 
+MAX_DEADLINE_DAYS = 3650  # "closing within N days" beyond ten years means nothing (and overflows a date)
 SORTS = [("deadline", "截止日期最近"), ("newest", "最新发布"), ("amount", "扶持金额最高")]
 SORT_ORDER = {
     "deadline": [F("apply_end").asc(nulls_last=True), "-id"],
@@ -81,7 +82,9 @@ class PolicyFilter(django_filters.FilterSet):
     department = django_filters.CharFilter(field_name="departments__code", label="发文部门编码")
     region = django_filters.CharFilter(field_name="region__code", label="区域代码")
     window_open = django_filters.BooleanFilter(method="filter_window_open", label="申报窗口是否开放")
-    deadline_within = django_filters.NumberFilter(method="filter_deadline_within", label="几天内截止")
+    deadline_within = django_filters.NumberFilter(
+        method="filter_deadline_within", label="几天内截止", min_value=0, max_value=MAX_DEADLINE_DAYS
+    )
     q = django_filters.CharFilter(method="filter_text", label="关键词（标题、文号、摘要、标签）")
     sort = django_filters.ChoiceFilter(choices=SORTS, method="filter_sort", label="排序", empty_label="默认")
 

@@ -248,6 +248,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Imports of the enterprise register (admin uploads and the bulk API) -------------------------
+# Larger uploads and API bodies are refused (413 for the API) before anything is read into the register.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=300 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=1024 * 1024 * 1024)  # an .xlsx, unzipped
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_500_000)  # the city has 1.11M firms
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=100)
+
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env("SMS_BACKEND", default="file")
 SMS_SIGNATURE = env("SMS_SIGNATURE", default="无锡政务服务")

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import changes
+from enterprises.importing.pipeline import ImportRefused
 from enterprises.importing.readers import NotATable, open_table
 from enterprises.importing.rows import RowError, _parse_date
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
@@ -37,8 +38,6 @@ def _position(headers: list[str]) -> dict[str, int]:
 
 def qualification_import(*, source, job_id: int | None = None) -> tuple[int, int, list[RowError]]:
     """Import a qualification list; returns (certificates added or renewed, rows refused, errors)."""
-    from enterprises.services import ImportRefused
-
     try:
         table = open_table(source)
     except NotATable as exc:

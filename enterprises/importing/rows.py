@@ -23,6 +23,9 @@ TAG_SEPARATORS = re.compile(r"[;；,，、|/\s]+")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
 EARLIEST_FOUNDING = datetime.date(1900, 1, 1)
 MAX_AMOUNT = Decimal("999999999999")  # what the columns hold (14 digits, 2 decimals)
+WHOLE_ROW = "（整行）"  # the column named when a whole row (or JSON line) is refused
+# PostgreSQL text cannot hold NUL; one such cell would fail the whole COPY.
+NUL_REASON = "含有空字符（NUL，\\x00），无法保存，请删除后重新导入。"
 
 # The record layout staged for the merge, in this order.
 RECORD_FIELDS = (
@@ -58,12 +61,20 @@ def _parse_date(raw: str) -> datetime.date | None:
     return None
 
 
+def visible(text: str) -> str:
+    """Text from a file made safe to show and store: a NUL becomes the visible ␀."""
+    return text.replace("\x00", "\u2400") if "\x00" in text else text
+
+
 @dataclass
 class RowError:
     row: int
     column: str
     value: str
     reason: str
+
+    def __post_init__(self):
+        self.column, self.value, self.reason = visible(self.column), visible(self.value), visible(self.reason)
 
 
 class RowValidator:
@@ -96,7 +107,7 @@ class RowValidator:
         errors: list[RowError] = []
         if len(cells) > header_width and any(c.strip() for c in cells[header_width:]):
             errors.append(
-                RowError(row_no, "（整行）", "", f"本行有 {len(cells)} 列，多于表头的 {header_width} 列，可能有错位。")
+                RowError(row_no, WHOLE_ROW, "", f"本行有 {len(cells)} 列，多于表头的 {header_width} 列，可能有错位。")
             )
             return None, errors
         record: list = [None] * len(RECORD_FIELDS)
@@ -106,7 +117,7 @@ class RowValidator:
             try:
                 record[slot] = parse(raw)
             except ValidationError as exc:
-                errors.append(RowError(row_no, label, raw, exc.messages[0]))
+                errors.append(RowError(row_no, label, raw, NUL_REASON if "\x00" in raw else exc.messages[0]))
         if errors:
             return None, errors
         # Size class and derived tags from this row's own figures (what a new firm gets; firms already
@@ -150,6 +161,8 @@ class RowValidator:
         def parse(raw: str) -> str:
             if not raw:
                 raise ValidationError(f"{label}不能为空。")
+            if "\x00" in raw:
+                raise ValidationError(NUL_REASON)
             if len(raw) > limit:
                 raise ValidationError(f"{label}过长（{len(raw)} 字，最多 {limit} 字）。")
             return raw
@@ -159,6 +172,8 @@ class RowValidator:
     @staticmethod
     def _text(limit: int):
         def parse(raw: str) -> str:
+            if "\x00" in raw:
+                raise ValidationError(NUL_REASON)
             if len(raw) > limit:
                 raise ValidationError(f"内容过长（{len(raw)} 字，最多 {limit} 字）。")
             return raw

@@ -27,13 +27,15 @@ def policy_browse(request):
     """All published policies: filters, Chinese keyword search, sorting, pages."""
     filterset = PolicyFilter(request.GET, queryset=selectors.policy_list().order_by("-published_at", "-id"))
     filterset.form.fields.pop("status")  # staff only, in the API
-    queryset = filterset.qs.distinct() if filterset.is_valid() else Policy.objects.none()
+    valid = filterset.is_valid()
+    queryset = filterset.qs.distinct() if valid else Policy.objects.none()
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     filtered = any(v for k, v in request.GET.items() if k not in {"q", "sort", "page"})
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "filtered": filtered}
-    return render(request, "portal/browse.html", context)
+    # An impossible filter is answered with the reason next to the field (and a 400, as for any bad form).
+    return render(request, "portal/browse.html", context, status=200 if valid else 400)
 
 
 def policy_detail(request, pk: int):
@@ -41,7 +43,8 @@ def policy_detail(request, pk: int):
         policy = selectors.policy_detail(pk=pk)
     except Policy.DoesNotExist:
         raise Http404("政策不存在或尚未发布") from None
-    url = request.build_absolute_uri()
+    # The page's own address, without whatever query string the visitor came with (a QR code holds ~2 KB).
+    url = request.build_absolute_uri(request.path)
     qr = mark_safe(segno.make(url, error="m").svg_inline(scale=4, title="本页二维码"))  # noqa: S308 - our own SVG
     return render(
         request,

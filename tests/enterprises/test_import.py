@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import Workbook
 
+from enterprises.importing.pipeline import ImportRefused, enterprise_import
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange
-from enterprises.services import ImportRefused, enterprise_import
 from tests.conftest import BASE_DIR, _worker_env
 from tests.factories import make_uscc
 
@@ -96,7 +96,7 @@ def test_duplicate_uscc_names_the_first_row_and_keeps_it():
 def test_the_error_report_lists_every_refused_cell(tmp_path):
     report = tmp_path / "errors.csv"
     rows = [good_row(1, 联系电话="123", 行业代码="Z1"), good_row(2)]
-    enterprise_import(source=io.BytesIO(csv_bytes(rows)), report_path=report)
+    enterprise_import(source=io.BytesIO(csv_bytes(rows)), report=report)
     lines = list(csv.reader(report.open(encoding="utf-8-sig")))
     assert lines[0] == ["行号", "列", "值", "原因"]
     assert {(line[0], line[1]) for line in lines[1:]} == {("2", "联系电话"), ("2", "行业代码")}

@@ -10,6 +10,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from enterprises import selectors, services
+from enterprises.importing.jobs import import_job_run
+from enterprises.importing.pipeline import enterprise_import
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
 from enterprises.tasks import expire_qualifications
 from tests.factories import EnterpriseFactory, UserFactory, make_uscc
@@ -46,7 +48,7 @@ def test_an_expired_qualification_stops_counting_and_leaves_a_record():
 
 def test_every_tag_says_where_it_came_from(clerk):
     firm = EnterpriseFactory(region_id=None)
-    services.enterprise_import(
+    enterprise_import(
         source=_csv(
             [
                 ["统一社会信用代码", "企业名称", "所属区域", "行业代码", "企业标签"],
@@ -116,7 +118,7 @@ def test_api_refuses_anonymous_callers_and_firms(client):
     assert client.get("/api/enterprises/").status_code == 403
 
 
-def test_integration_token_reads_filters_and_bulk_upserts(client):
+def test_integration_token_reads_filters_and_bulk_upserts(client, django_capture_on_commit_callbacks, eager_tasks):
     EnterpriseFactory(industry="C39")
     EnterpriseFactory(industry="I65")
     system = grant(UserFactory(username="tax-bureau", is_staff=False), "view_enterprise", "add_importjob")
@@ -131,9 +133,11 @@ def test_integration_token_reads_filters_and_bulk_upserts(client):
             "{not json",
         ]
     )
-    response = client.post("/api/enterprises/bulk/", lines, content_type="application/x-ndjson", **auth)
-    body = response.json()
-    assert response.status_code == 200, body
+    with django_capture_on_commit_callbacks(execute=True):  # the import job runs after the request commits
+        response = client.post("/api/enterprises/bulk/", lines, content_type="application/x-ndjson", **auth)
+    assert response.status_code == 202, response.json()
+    body = client.get(response.json()["url"], **auth).json()
+    assert body["status"] == "succeeded", body
     assert (body["added"], body["refused"]) == (1, 2)
     reasons = {(e["row"], e["column"]) for e in body["errors"]}
     assert reasons == {(2, "联系电话"), (3, "（整行）")}
@@ -173,7 +177,7 @@ def test_admin_upload_runs_the_job_and_shows_the_result(client, settings, django
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert job.status == "queued" and len(callbacks) == 1
-    services.import_job_run(job_id=job.pk)  # what the Celery task does
+    import_job_run(job_id=job.pk)  # what the Celery task does
     job.refresh_from_db()
     assert (job.status, job.added, job.refused) == ("succeeded", 1, 1)
     progress = client.get(reverse("admin:enterprises_importjob_progress", args=[job.pk])).json()

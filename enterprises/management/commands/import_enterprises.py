@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from enterprises.importing.pipeline import ImportRefused, enterprise_import
 from enterprises.importing.qualifications import qualification_import
-from enterprises.services import ImportRefused, enterprise_import
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
 
         try:
             result = enterprise_import(
-                source=file, encoding=encoding, dry_run=dry_run, report_path=report, progress=progress
+                source=file, encoding=encoding, dry_run=dry_run, report=report, progress=progress
             )
         except ImportRefused as exc:
             raise CommandError(f"文件被拒绝：{exc}") from None
@@ -43,9 +43,10 @@ class Command(BaseCommand):
         for error in result.errors[:20]:
             self.stderr.write(f"第 {error.row} 行 [{error.column}] “{error.value}”：{error.reason}")
         if result.refused > 20:
-            self.stderr.write(f"……另有 {result.refused - 20:,} 行被拒绝")
-        if result.report_path:
-            self.stderr.write(f"错误报告：{result.report_path}")
+            hint = "" if report else "（用 --report 文件名.csv 保存全部原因）"
+            self.stderr.write(f"……另有 {result.refused - 20:,} 行被拒绝{hint}")
+        if report and result.refused:
+            self.stderr.write(f"错误报告：{report}")
         self.stdout.write(f"{result.summary()}（{time.monotonic() - started:.1f} 秒）")
 
     def _qualifications(self, file: Path) -> None:
