@@ -180,8 +180,10 @@ def generate_policies(*, count: int, seed: int = 20261122) -> int:
         delivery = _pick(rng, DELIVERY_WEIGHTS)
         status = _pick(rng, STATUS_WEIGHTS)
         amount = Decimal(rng.choice([5, 10, 20, 30, 50, 100, 200, 300, 500, 1000]))
-        start = today + datetime.timedelta(days=rng.randint(-90, 30))
-        end = start + datetime.timedelta(days=rng.randint(20, 150))
+        # Most published policies are taking applications now; about one in ten closed recently (still valid,
+        # shown as 已截止 and never pushed), about one in sixteen opens within a week.
+        start = today + datetime.timedelta(days=rng.randint(-115, 8))
+        end = start + datetime.timedelta(days=rng.randint(50, 210))
         valid_until = today + datetime.timedelta(days=rng.randint(120, 900))
         if status == Policy.Status.EXPIRED:
             valid_until = today - datetime.timedelta(days=rng.randint(1, 200))

@@ -1,9 +1,10 @@
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from notifications.models import Campaign, SmsTemplate
 from notifications.services import campaign_launch
-from policies.models import Policy
+from policies.models import Policy, Window, window_q
 
 DEMO_NAME = "演示推送：科技创新与数字化转型政策"
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
@@ -18,8 +19,10 @@ class Command(BaseCommand):
             template, _ = SmsTemplate.objects.get_or_create(
                 code="SMS_DEMO_001", defaults={"name": "政策包通知", "kind": "marketing", "body": BODY}
             )
+            # Policies taking applications now, closing soonest first: a push never announces a closed policy.
             policies = list(
                 Policy.objects.filter(status=Policy.Status.PUBLISHED, labels__category__code__in=["KJCX", "SZZX"])
+                .filter(window_q(Window.OPEN, timezone.localdate()))
                 .distinct()
                 .order_by("apply_end")[:3]
             )
