@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
+from core.models import IntegrationToken
 from enterprises import selectors, services
 from enterprises.importing.columns import COLUMNS
 from enterprises.importing.jobs import import_job_create, import_job_progress, upload_too_large
@@ -31,6 +32,7 @@ class PortraitTagSerializer(serializers.ModelSerializer):
 
 
 class PortraitTagViewSet(viewsets.ReadOnlyModelViewSet):
+    token_scopes = {"GET": "register:read"}
     queryset = PortraitTag.objects.filter(is_active=True).select_related("category")
     serializer_class = PortraitTagSerializer
     lookup_field = "code"
@@ -209,10 +211,20 @@ class TagUpdateSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+def may_write_contacts(request) -> bool:
+    """A staff session may change mobiles as its permissions allow; a token only with the contacts scope, since
+    the sign-in code goes to that number."""
+    token = request.auth
+    return not isinstance(token, IntegrationToken) or "register:write-contacts" in token.scopes
+
+
 class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
-    """The register for staff and integration accounts (session or ``Authorization: Token …``)."""
+    """The register for staff and integration accounts (session or ``Authorization: Token hq_…``)."""
 
     permission_classes = [RegisterPermission]
+    # What an integration token needs for each action (core/auth.py); changing a mobile needs its own scope.
+    token_scopes = {"list": "register:read", "retrieve": "register:read", "tags": "register:write",
+                    "bulk": "register:write", "bulk_job": "register:write"}  # fmt: skip
     filterset_class = EnterpriseFilter
     lookup_field = "uscc"
 
@@ -269,6 +281,7 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
                 upload=File(body, name="接口推送.ndjson"),
                 source=ImportJob.Source.API,
                 dry_run=request.query_params.get("dry_run") == "1",
+                contacts_allowed=may_write_contacts(request),
             )
         except ValidationError as exc:
             return Response({"detail": exc.messages[0]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

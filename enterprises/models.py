@@ -192,6 +192,9 @@ class ImportJob(models.Model):
     original_name = models.CharField("文件名", max_length=255, blank=True)
     encoding = models.CharField("编码", max_length=20, blank=True, help_text="留空自动识别（UTF-8 / GBK）。")
     dry_run = models.BooleanField("仅校验不写入", default=False)
+    contacts_allowed = models.BooleanField(
+        "可修改联系电话", default=True, help_text="接口令牌没有 register:write-contacts 权限时，导入不改动联系电话。"
+    )
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField("说明", blank=True)
     total_rows = models.PositiveIntegerField("数据行", default=0)

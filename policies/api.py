@@ -120,6 +120,8 @@ class PolicyFilter(django_filters.FilterSet):
 class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
     """Published policies for everyone; staff with view permission also see drafts and pending ones."""
 
+    token_scopes = {"GET": "policies:read"}
+
     filterset_class = PolicyFilter
 
     def get_queryset(self):
@@ -131,6 +133,7 @@ class PolicyViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class PolicyLabelViewSet(viewsets.ReadOnlyModelViewSet):
+    token_scopes = {"GET": "policies:read"}
     queryset = PolicyLabel.objects.filter(is_active=True).select_related("category")
     serializer_class = PolicyLabelSerializer
     lookup_field = "code"
@@ -138,6 +141,7 @@ class PolicyLabelViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
+    token_scopes = {"GET": "policies:read"}
     queryset = Department.objects.all()
     serializer_class = DepartmentSerializer
     lookup_field = "code"
@@ -146,6 +150,7 @@ class DepartmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    token_scopes = {"GET": "policies:read"}
     queryset = Region.objects.all()
     serializer_class = RegionSerializer
     lookup_field = "code"

@@ -69,3 +69,11 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     region = factory.LazyFunction(lambda: Region.objects.get(code="320214"))
     industry = "C39"
     size_class = Enterprise.Size.SMALL
+
+
+def token_header(user, *scopes: str, days: int = 30) -> dict:
+    """``HTTP_AUTHORIZATION`` for a test client: an integration token for ``user`` with these scopes."""
+    from core.tokens import integration_token_create
+
+    _, key = integration_token_create(name=f"测试令牌 {user.username}", user=user, scopes=list(scopes), days=days)
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}

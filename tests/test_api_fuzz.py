@@ -18,8 +18,8 @@ from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 
+from core.tokens import SCOPES, integration_token_create
 from enterprises.identity import SESSION_KEY
 from enterprises.importing.jobs import import_job_run
 from enterprises.models import EnterpriseTag, ImportJob, PortraitTag
@@ -71,7 +71,8 @@ def caller(request, world) -> dict:
     """How a request is authenticated: a superuser's API token, or a firm's signed-in session."""
     if request.param == "staff":
         admin = User.objects.create_superuser("fuzz-admin", "fuzz@example.invalid", "pw-for-tests-only")
-        return {"headers": {"Authorization": f"Token {Token.objects.create(user=admin).key}"}, "cookies": {}}
+        _, key = integration_token_create(name="fuzz", user=admin, scopes=list(SCOPES))
+        return {"headers": {"Authorization": f"Token {key}"}, "cookies": {}}
     session = SessionStore()
     session[SESSION_KEY] = world["firm_id"]
     session.create()

@@ -59,9 +59,16 @@ def upload_too_large(size: int | None) -> str:
 
 
 def import_job_create(
-    *, user, upload, source: str = ImportJob.Source.UPLOAD, encoding: str = "", dry_run: bool = False
+    *,
+    user,
+    upload,
+    source: str = ImportJob.Source.UPLOAD,
+    encoding: str = "",
+    dry_run: bool = False,
+    contacts_allowed: bool = True,
 ) -> ImportJob:
-    """Store the upload (a file, or the body of an API call) as a queued job; a worker runs it after commit."""
+    """Store the upload (a file, or the body of an API call) as a queued job; a worker runs it after commit.
+    ``contacts_allowed`` False: the job leaves enterprises' mobiles as they are, whatever the file says."""
     if not user.has_perm("enterprises.add_importjob"):
         raise PermissionDenied("您没有导入企业数据的权限。")
     reason = upload_too_large(getattr(upload, "size", None))
@@ -73,6 +80,7 @@ def import_job_create(
         source=source,
         encoding=encoding,
         dry_run=dry_run,
+        contacts_allowed=contacts_allowed,
         created_by=user,
     )
     from enterprises.tasks import run_import_job  # the task module imports this one
@@ -101,7 +109,10 @@ def import_job_run(*, job_id: int) -> ImportJob:
                 read = {"table": json_lines_table(handle)}
             else:
                 read = {"source": handle, "encoding": job.encoding or None}
-            result = enterprise_import(**read, dry_run=job.dry_run, job_id=job.pk, report=report, progress=progress)
+            result = enterprise_import(
+                **read, dry_run=job.dry_run, job_id=job.pk, report=report, progress=progress,
+                contacts=job.contacts_allowed,
+            )  # fmt: skip
             if result.refused:
                 report.seek(0)
                 job.error_report.save(f"import-{job.pk}-errors.csv", File(report), save=False)

@@ -77,6 +77,7 @@ def enterprise_import(
     job_id: int | None = None,
     report: str | Path | BinaryIO | None = None,
     progress: Progress | None = None,
+    contacts: bool = True,
 ) -> ImportResult:
     """Import a register file (or an already opened ``table``, such as the API's JSON lines): every
     good row is upserted by USCC, every bad row refused with its reason, each refused cell also written
@@ -93,13 +94,19 @@ def enterprise_import(
         except NotATable as exc:
             raise ImportRefused(str(exc)) from None
     try:
-        return _import_table(table, dry_run=dry_run, job_id=job_id, report=report, progress=progress)
+        return _import_table(table, dry_run=dry_run, job_id=job_id, report=report, progress=progress, contacts=contacts)
     finally:
         table.close()
 
 
 def _import_table(
-    table: Table, *, dry_run: bool, job_id: int | None, report: str | Path | BinaryIO | None, progress: Progress
+    table: Table,
+    *,
+    dry_run: bool,
+    job_id: int | None,
+    report: str | Path | BinaryIO | None,
+    progress: Progress,
+    contacts: bool = True,
 ) -> ImportResult:
     width = max((i + 1 for i, h in enumerate(table.headers) if h), default=0)
     if width > settings.IMPORT_MAX_COLUMNS:
@@ -111,6 +118,8 @@ def _import_table(
     if header.duplicated:
         raise ImportRefused(f"列重复出现：{'、'.join(header.duplicated)}，请只保留一列。")
     result = ImportResult(dry_run=dry_run)
+    if not contacts and header.positions.pop("contact_mobile", None) is not None:
+        result.warnings.append("未获授权修改企业联系电话（需要 register:write-contacts 权限），已忽略“联系电话”列。")
     if header.unknown:
         result.warnings.append(visible(f"以下列不认识，已忽略：{'、'.join(header.unknown)}。"))
     regions, tags = register_lookups()

@@ -15,13 +15,12 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
-from rest_framework.authtoken.models import Token
 
 from enterprises.importing.jobs import import_job_run
 from enterprises.importing.pipeline import ImportRefused, enterprise_import
 from enterprises.models import Enterprise, ImportJob
 from tests.enterprises.test_import import HEADER, csv_bytes, good_row
-from tests.factories import UserFactory, make_uscc
+from tests.factories import UserFactory, make_uscc, token_header
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
@@ -35,7 +34,7 @@ def system():
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="enterprises", codename__in=["add_importjob"])
     )
-    return {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+    return token_header(user, "register:write")
 
 
 def post_lines(client, auth, lines: list, **extra):
@@ -137,7 +136,7 @@ def test_another_account_cannot_read_a_jobs_result(client, system, django_captur
         url = post_lines(client, system, [{"uscc": make_uscc(1), "name": "无锡公司", "mobile": "12"}]).json()["url"]
     other = UserFactory(username="other-system", is_staff=False)
     other.user_permissions.add(Permission.objects.get(codename="add_importjob"))
-    response = client.get(url, HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    response = client.get(url, **token_header(other, "register:write"))
     assert response.status_code == 404
 
 

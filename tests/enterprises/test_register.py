@@ -7,14 +7,13 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from enterprises import selectors, services
 from enterprises.importing.jobs import import_job_run
 from enterprises.importing.pipeline import enterprise_import
 from enterprises.models import Enterprise, EnterpriseTag, EnterpriseTagChange, ImportJob, PortraitTag
 from enterprises.tasks import expire_qualifications
-from tests.factories import EnterpriseFactory, UserFactory, make_uscc
+from tests.factories import EnterpriseFactory, UserFactory, make_uscc, token_header
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +121,7 @@ def test_integration_token_reads_filters_and_bulk_upserts(client, django_capture
     EnterpriseFactory(industry="C39")
     EnterpriseFactory(industry="I65")
     system = grant(UserFactory(username="tax-bureau", is_staff=False), "view_enterprise", "add_importjob")
-    token = Token.objects.create(user=system)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    auth = token_header(system, "register:read", "register:write", "register:write-contacts")
     listed = client.get("/api/enterprises/", {"industry": "I"}, **auth).json()
     assert [row["industry"] for row in listed["results"]] == ["I65"]
     lines = "\n".join(
