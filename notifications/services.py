@@ -8,6 +8,7 @@ rest of a city is still being planned; ``dispatch`` sends them.
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from notifications.models import Campaign, Message, NotificationLedger, SmsTempl
 from notifications.push_text import length_sql, text_sql
 from notifications.sms_rules import TemplateCheck, check_template, segments, segments_sql, sms_length
 from policies.models import Policy, Window, window_q
+
+log = logging.getLogger("notifications.campaigns")
 
 
 def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
@@ -288,6 +291,93 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
         return campaign
     campaign.save(update_fields=["launched_by", "launched_at", "review_note"])
     return _start_or_schedule(campaign)
+
+
+EDITABLE_STATUSES = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
+# What staff set on a campaign; the policies are set alongside. Everything else is the workflow's.
+SETTINGS_FIELDS = ["name", "scope", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at"]
+
+
+@dataclass
+class CampaignUpdate:
+    campaign: Campaign
+    changed: list[str]  # the labels of what changed
+    approval_void: bool  # it had been approved (or was waiting to start) and is a draft again
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, user, values: dict, policies: list[Policy] | None = None) -> CampaignUpdate:
+    """Change a campaign's settings (``SETTINGS_FIELDS``) and, when given, its policies.
+
+    Only a draft or a scheduled push can change. With SMS_LAUNCH_APPROVAL on, a scheduled push was approved
+    as it stood: any change voids that approval, and the push is a draft again (the note says what changed,
+    who changed it and who had approved), to be launched and approved anew. So what is sent is always what
+    the second person saw.
+    """
+    current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if current.status not in EDITABLE_STATUSES:
+        raise ValidationError(f"推送批次当前状态为“{current.get_status_display()}”，不能修改。")
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(f"不能修改推送批次的这些字段：{'、'.join(sorted(unknown))}。")
+    changed = [name for name, value in values.items() if getattr(current, name) != value]
+    for name in changed:
+        setattr(current, name, values[name])
+    if changed:
+        current.save(update_fields=changed)
+    if policies is not None and {p.pk for p in policies} != set(current.policies.values_list("pk", flat=True)):
+        current.policies.set(policies)
+        changed.append("policies")
+    labels = [str(Campaign._meta.get_field(name).verbose_name) for name in changed]
+    void = bool(changed) and _approval_void(current, user=user, what=labels)
+    return CampaignUpdate(current, labels, void)
+
+
+def _approval_void(campaign: Campaign, *, user, what: list[str]) -> bool:
+    """A change to a scheduled push (``what`` changed) voids its approval, when approval is on or it had one:
+    back to a draft, with a note naming the change, who made it and who had approved. True if it did."""
+    if campaign.status != Campaign.Status.SCHEDULED or not (settings.SMS_LAUNCH_APPROVAL or campaign.approved_at):
+        return False
+    approver = campaign.approved_by.get_username() if campaign.approved_by else "无"
+    when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    campaign.review_note = (
+        f"复核通过后又被修改（{'、'.join(what)}；{user.get_username()}，{when}），原复核（{approver}）已作废，请重新提交复核。"
+    )[:200]
+    campaign.status, campaign.approved_by, campaign.approved_at = Campaign.Status.DRAFT, None, None
+    campaign.save(update_fields=["status", "approved_by", "approved_at", "review_note"])
+    log.warning(
+        "推送批次 %s 复核后被 %s 修改（%s），复核作废，回到草稿", campaign.pk, user.get_username(), "、".join(what)
+    )
+    return True
+
+
+TEMPLATE_FIELDS = ["name", "code", "kind", "body", "is_active"]
+IN_FLIGHT = [Campaign.Status.PLANNING, Campaign.Status.SENDING]
+
+
+def template_campaigns_in_flight(*, template: SmsTemplate) -> list[Campaign]:
+    """Pushes being planned or sent with this template: their texts are rendered from it as they go out."""
+    return list(Campaign.objects.filter(template=template, status__in=IN_FLIGHT).order_by("pk"))
+
+
+@transaction.atomic
+def sms_template_update(*, template: SmsTemplate, user, values: dict) -> list[Campaign]:
+    """Change a registered template. A push being planned or sent with it refuses the change (its SMS are
+    rendered from the template as they go out); an approved push scheduled with it goes back to a draft, as
+    for any change after approval. Returns those pushes."""
+    current = SmsTemplate.objects.select_for_update().get(pk=template.pk)
+    busy = template_campaigns_in_flight(template=current)
+    if busy:
+        names = "、".join(f"“{c.name}”" for c in busy)
+        raise ValidationError(f"推送批次{names}正在使用此模板发送，发送完成或取消前不能修改模板。")
+    changed = [name for name in TEMPLATE_FIELDS if name in values and getattr(current, name) != values[name]]
+    for name in changed:
+        setattr(current, name, values[name])
+    if not changed:
+        return []
+    current.save(update_fields=changed)
+    scheduled = Campaign.objects.select_for_update().filter(template=current, status=Campaign.Status.SCHEDULED)
+    return [c for c in scheduled if _approval_void(c, user=user, what=[f"短信模板“{current.name}”"])]
 
 
 @transaction.atomic
