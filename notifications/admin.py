@@ -204,9 +204,13 @@ class MessageAdmin(admin.ModelAdmin):
                 "error", "attempts", "created_at", "sent_at", "delivered_at", "first_opened_at", "open_count",
                 "revoked_at"]  # fmt: skip
 
-    @admin.display(description="短信正文")
+    @admin.display(description="短信正文（链接已隐去）")
     def text(self, obj: Message) -> str:
-        return f"【{settings.SMS_SIGNATURE}】{selectors.message_text(message=obj)}"
+        # The link is the firm's key to its page (react, rate, unsubscribe): staff see it masked.
+        text = selectors.message_text(message=obj)
+        if obj.token:
+            text = text.replace(obj.token, links.token_masked(obj.token))
+        return f"【{settings.SMS_SIGNATURE}】{text}"
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
