@@ -13,10 +13,12 @@ Two channels:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from core.redis import client, key
 
@@ -42,8 +44,21 @@ def _log_key(channel: str = REGISTER) -> str:
     return key("changes", channel, "log")
 
 
+log = logging.getLogger("core.changes")
+
+
 def current_generation(channel: str = REGISTER) -> int:
     return int(client().get(generation_key(channel)) or 0)
+
+
+def current_generation_if_known(channel: str = REGISTER) -> int | None:
+    """The channel's generation, or None while Redis cannot be reached: a caller that can read PostgreSQL
+    instead then does, and keeps nothing in its cache (no announcement could reach it)."""
+    try:
+        return current_generation(channel)
+    except RedisError:
+        log.warning("Redis 不可用：%s 的变更代数未知，本次直接读取数据库", channel)
+        return None
 
 
 def enterprises_changed(ids: Iterable[int] | None) -> int:

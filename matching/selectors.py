@@ -270,10 +270,12 @@ def reset_caches() -> None:
 
 
 def _vocabulary(generation: int | None = None) -> Vocabulary:
-    """Tag and region names, reloaded when policies (and so their vocabulary) change."""
+    """Tag and region names, reloaded when policies (and so their vocabulary) change (read afresh without Redis)."""
     global _vocab_cache
     if generation is None:
-        generation = changes.current_generation(changes.POLICIES)
+        generation = changes.current_generation_if_known(changes.POLICIES)
+    if generation is None:  # Redis unreachable: read afresh, keep nothing
+        return Vocabulary.load()
     if _vocab_cache is None or _vocab_cache[0] != generation:
         _vocab_cache = (generation, Vocabulary.load())
     return _vocab_cache[1]

@@ -22,6 +22,11 @@ class SmsTemplateForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk:
+            busy = services.template_campaigns_in_flight(template=self.instance)
+            if busy:
+                names = "、".join(f"“{c.name}”" for c in busy)
+                raise forms.ValidationError(f"推送批次{names}正在使用此模板发送，发送完成或取消前不能修改模板。")
         if data.get("body"):
             check = check_template(body=data["body"], signature=settings.SMS_SIGNATURE,
                                    marketing=data.get("kind") == SmsTemplate.Kind.MARKETING)  # fmt: skip
@@ -34,6 +39,19 @@ class SmsTemplateForm(forms.ModelForm):
 class SmsTemplateAdmin(admin.ModelAdmin):
     form = SmsTemplateForm
     list_display = ["name", "code", "kind", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        values = {name: form.cleaned_data[name] for name in form.changed_data if name in services.TEMPLATE_FIELDS}
+        voided = services.sms_template_update(template=obj, user=request.user, values=values)
+        for campaign in voided:
+            self.message_user(request, f"推送批次“{campaign.name}”：{APPROVAL_VOID}", messages.WARNING)
+
+
+APPROVAL_VOID = "修改已保存。推送复核通过后又被修改，原复核已作废，推送已回到草稿：请重新提交复核。"
+APPROVED_NOTICE = "此推送已复核通过并排期。保存任何修改都会作废复核：推送回到草稿，须重新提交复核后才会发送。"
 
 
 @admin.register(Campaign)
@@ -49,7 +67,19 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        # Edits go through the service, which voids an approval the change would make untrue.
+        changed = set(form.changed_data)  # compared at the form's precision (no microseconds in a time)
+        values = {name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS if name in changed}
+        policies = list(form.cleaned_data["policies"]) if "policies" in changed else None
+        update = services.campaign_update(campaign=obj, user=request.user, values=values, policies=policies)
+        if update.approval_void:
+            self.message_user(request, APPROVAL_VOID, messages.WARNING)
+
+    def save_related(self, request, form, formsets, change):
+        if not change:  # on a change the service has set the policies
+            super().save_related(request, form, formsets, change)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
@@ -76,6 +106,8 @@ class CampaignAdmin(admin.ModelAdmin):
             extra_context["campaign"] = campaign
             extra_context["can_launch"] = request.user.has_perm("notifications.launch_campaign")
             extra_context["needs_approval"] = settings.SMS_LAUNCH_APPROVAL
+            if campaign.status == Campaign.Status.SCHEDULED and (settings.SMS_LAUNCH_APPROVAL or campaign.approved_at):
+                extra_context["approved_notice"] = APPROVED_NOTICE
             extra_context["can_approve"] = (
                 request.user.has_perm("notifications.approve_campaign") and campaign.launched_by_id != request.user.pk
             )
@@ -172,9 +204,13 @@ class MessageAdmin(admin.ModelAdmin):
                 "error", "attempts", "created_at", "sent_at", "delivered_at", "first_opened_at", "open_count",
                 "revoked_at"]  # fmt: skip
 
-    @admin.display(description="短信正文")
+    @admin.display(description="短信正文（链接已隐去）")
     def text(self, obj: Message) -> str:
-        return f"【{settings.SMS_SIGNATURE}】{selectors.message_text(message=obj)}"
+        # The link is the firm's key to its page (react, rate, unsubscribe): staff see it masked.
+        text = selectors.message_text(message=obj)
+        if obj.token:
+            text = text.replace(obj.token, links.token_masked(obj.token))
+        return f"【{settings.SMS_SIGNATURE}】{text}"
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

@@ -18,7 +18,7 @@ from enterprises.validators import MOBILE_RE
 from matching.index import get_index
 from notifications.models import Campaign, Message
 from notifications.push_text import POLICY_TITLE_SQL
-from policies.models import Policy
+from policies.models import Policy, Window
 
 MessageStatus = Message.Status  # in raw SQL too: '{MessageStatus.CANCELLED}'
 MOBILE_SQL = f"e.contact_mobile ~ '{MOBILE_RE.pattern}'"  # the validator's own pattern
@@ -31,8 +31,29 @@ EXCLUSION_LABELS = {
 }
 
 
-def campaign_policies(*, campaign: Campaign) -> list[Policy]:
-    """The policies a campaign pushes: those chosen, or everything published since the last push."""
+def campaign_policies(*, campaign: Campaign, on: datetime.date) -> list[Policy]:
+    """The policies a campaign pushes on ``on``: those chosen, or everything published since the last push,
+    but only those whose application window is open that day (a push never announces a closed policy)."""
+    return [p for p in _chosen_policies(campaign) if p.window(on) == Window.OPEN]
+
+
+def campaign_policies_outside_window(*, campaign: Campaign, on: datetime.date) -> list[Policy]:
+    """The campaign's policies whose application window is closed, or not yet open, on ``on``: never pushed.
+    A campaign of chosen policies naming one is refused; "since the last push" skips them."""
+    return [p for p in _chosen_policies(campaign) if p.window(on) != Window.OPEN]
+
+
+def window_words(policy: Policy, on: datetime.date) -> str:
+    """Why a policy is outside its application window on ``on``, in a few words with the date."""
+    if policy.window(on) == Window.CLOSED:
+        return f"{Window.CLOSED.label}，截止日期 {policy.apply_end:%Y-%m-%d}"
+    if policy.window(on) == Window.UPCOMING:
+        return f"{Window.UPCOMING.label}，{policy.apply_start:%Y-%m-%d} 开始申报"
+    return Window.OPEN.label
+
+
+def _chosen_policies(campaign: Campaign) -> list[Policy]:
+    """Published policies the campaign names: those chosen, or everything published since the last push."""
     published = Policy.objects.filter(status=Policy.Status.PUBLISHED)
     if campaign.scope == Campaign.Scope.SELECTED:
         return list(published.filter(campaigns=campaign).order_by("apply_end", "id"))

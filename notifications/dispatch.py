@@ -26,6 +26,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.db import prepared
+from core.redis import client, key
 from notifications.gateways import Gateway, Outcome, OutgoingSms, SendResult, StuckSms, callid, get_gateway
 from notifications.links import link_maker
 from notifications.models import Campaign, Message
@@ -252,10 +253,26 @@ def _record_each(by_answer: dict[tuple[Outcome, str, str], list[SendResult]], pa
     return sql
 
 
+def cancel_requested(*, campaign_id: int, requested: bool = False) -> bool:
+    """Whether someone asked to cancel this push (``requested=True`` records that they did). Best effort: with
+    Redis away the campaign's status, checked under its row lock, still stops planning a slice later."""
+    name = key("push", "cancel", campaign_id)
+    try:
+        if requested:
+            client().set(name, 1, ex=24 * 3600)
+            return True
+        return bool(client().exists(name))
+    except RedisError:
+        return requested
+
+
 def campaign_cancel(*, campaign: Campaign, user) -> int:
     """Stop a push: nothing further is sent; returns how many waiting messages were cancelled."""
     if not user.has_perm("notifications.launch_campaign"):
         raise PermissionDenied("您没有取消短信推送的权限。")
+    # Said first, outside the row lock: planning waits for nobody, and once its slice commits it could take the
+    # campaign's row again before this UPDATE (PostgreSQL gives a free row to whoever asks first).
+    cancel_requested(campaign_id=campaign.pk, requested=True)
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk).exclude(status=Campaign.Status.COMPLETED).update(
             status=Campaign.Status.CANCELLED

@@ -68,6 +68,11 @@ def link_maker(campaign: Campaign) -> Callable[[str | None], str]:
     return lambda token: base + token if token else fixed
 
 
+def token_masked(token: str | None) -> str:
+    """A token as staff may see it: enough to tell links apart, never enough to open one and act as the firm."""
+    return f"{token[:4]}…" if token else ""
+
+
 def link_sql(campaign: Campaign) -> tuple[str, list]:
     """``message_link`` as SQL over the message's token ``t.token``, and its parameters."""
     if campaign.link_mode == Campaign.LinkMode.FIXED:

@@ -7,6 +7,8 @@ rest of a city is still being planned; ``dispatch`` sends them.
 
 from __future__ import annotations
 
+import datetime
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +18,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications.audience import bundles_sql, campaign_policies, filter_pairs, load_pairs
+from notifications.audience import (
+    bundles_sql,
+    campaign_policies,
+    campaign_policies_outside_window,
+    filter_pairs,
+    load_pairs,
+    window_words,
+)
+from notifications.dispatch import cancel_requested, quiet_until
 from notifications.links import TOKEN_LENGTH, links_expire_at, tokens_sql
 from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
 from notifications.push_text import length_sql, text_sql
 from notifications.sms_rules import TemplateCheck, check_template, segments, segments_sql, sms_length
+from policies.models import Policy, Window, window_q
+
+log = logging.getLogger("notifications.campaigns")
 
 
 def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
@@ -28,6 +41,26 @@ def campaign_template_check(*, campaign: Campaign) -> TemplateCheck:
     template = campaign.template
     marketing = template.kind == SmsTemplate.Kind.MARKETING
     return check_template(body=template.body, signature=settings.SMS_SIGNATURE, marketing=marketing)
+
+
+def campaign_send_day(*, campaign: Campaign, now: datetime.datetime | None = None) -> datetime.date:
+    """The day a campaign's SMS go out if it starts now: its scheduled time when that is later, moved past
+    quiet hours. Whether a policy's application window is open is asked for this day."""
+    now = now or timezone.now()
+    start = campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > now else now
+    return timezone.localdate(quiet_until(start) or start)
+
+
+def campaign_window_problem(*, campaign: Campaign, on: datetime.date) -> str | None:
+    """Why a campaign of chosen policies may not be launched on ``on``: the policies it names whose
+    application window is closed or not yet open (None when all are open, or the scope skips them)."""
+    if campaign.scope != Campaign.Scope.SELECTED:
+        return None  # "since the last push" leaves them out by itself
+    outside = campaign_policies_outside_window(campaign=campaign, on=on)
+    if not outside:
+        return None
+    named = "、".join(f"《{p.title}》（{window_words(p, on)}）" for p in outside)
+    return f"以下政策在发送当日（{on:%Y-%m-%d}）不在申报期内，不能推送：{named}。请从本批次中移除后再发起。"
 
 
 @dataclass
@@ -39,6 +72,7 @@ class Preview:
     by_policy: dict[str, int] = field(default_factory=dict)
     samples: list[dict] = field(default_factory=list)
     template_problems: list[str] = field(default_factory=list)
+    outside_window: list[tuple[str, str]] = field(default_factory=list)  # (title, why): never pushed
     segments: int = 0
     cost_yuan: float = 0.0
 
@@ -46,12 +80,16 @@ class Preview:
 def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
     """Everything staff need before launching: audience, who is excluded and why, samples, checks, cost."""
     preview = Preview()
-    policies = campaign_policies(campaign=campaign)
-    on = timezone.localdate()
+    on = campaign_send_day(campaign=campaign)
+    policies = campaign_policies(campaign=campaign, on=on)
+    preview.outside_window = [
+        (p.title, window_words(p, on)) for p in campaign_policies_outside_window(campaign=campaign, on=on)
+    ]
     check = campaign_template_check(campaign=campaign)
-    preview.template_problems = check.problems
+    window_problem = campaign_window_problem(campaign=campaign, on=on)
+    preview.template_problems = [*check.problems, *([window_problem] if window_problem else [])]
     if not policies:
-        preview.template_problems = [*check.problems, "没有可推送的已发布政策。"]
+        preview.template_problems = [*preview.template_problems, "没有可推送的已发布政策。"]
         return preview
     with transaction.atomic():
         load_pairs(policies, on)
@@ -108,6 +146,10 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     last_id)`` runs after each commit (the planning task queues that slice's sending), so a city push
     starts sending seconds after the launch rather than after the whole plan. Cancelling stops it between slices.
 
+    Only policies whose application window is open on the day the SMS go out are pushed, asked again
+    before every slice: a policy that closes while a city is being planned is dropped from the slices
+    still to come.
+
     Safe to run again after a crash: unique (campaign, firm) and the ledger's key absorb what an earlier
     run wrote, and this campaign's own ledger rows do not count as "already notified".
     """
@@ -115,7 +157,9 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         _require_valid_template(campaign)
-        policies = campaign_policies(campaign=campaign)
+        on = campaign_send_day(campaign=campaign)
+        policies = campaign_policies(campaign=campaign, on=on)
+        dropped = {p.pk for p in campaign_policies_outside_window(campaign=campaign, on=on)}
         clock = time.perf_counter()
         pairs = load_pairs(policies, timezone.localdate())
         seconds = {"audience": time.perf_counter() - clock}
@@ -131,8 +175,9 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
         with transaction.atomic():
             # Locked, so a cancel waits for this slice to commit and then cancels its messages too.
             status = Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("status", flat=True)
-            if status.get() == Campaign.Status.CANCELLED:
+            if status.get() == Campaign.Status.CANCELLED or cancel_requested(campaign_id=campaign.pk):
                 break
+            dropped |= _drop_closed_policies(campaign, [p.pk for p in policies], after=done_to)
             last_enterprise = _slice_end(after=done_to, pairs=size)
             if last_enterprise is None:
                 break
@@ -145,10 +190,25 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
     seconds["write"] = time.perf_counter() - clock
     seconds["total"] = time.perf_counter() - started
     report = {"pairs": pairs, "excluded": excluded, "messages": written, "policies": len(policies),
-              "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
+              "outside_window": sorted(dropped), "seconds": {k: round(v, 2) for k, v in seconds.items()}}  # fmt: skip
     Campaign.objects.filter(pk=campaign.pk).update(planned_at=timezone.now(), plan_report=report)
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PLANNING).update(status=Campaign.Status.SENDING)
     return written
+
+
+def _drop_closed_policies(campaign: Campaign, policy_ids: list[int], *, after: int) -> set[int]:
+    """Of the policies being planned, those no longer open on the send day; their pairs of the firms past
+    ``after`` (the slices still to be written) are removed. Returns the policies dropped."""
+    open_ids = set(
+        Policy.objects.filter(pk__in=policy_ids, status=Policy.Status.PUBLISHED)
+        .filter(window_q(Window.OPEN, campaign_send_day(campaign=campaign)))
+        .values_list("pk", flat=True)
+    )
+    closed = sorted(set(policy_ids) - open_ids)
+    if closed:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM push_pairs WHERE enterprise_id > %s AND policy_id = ANY(%s)", [after, closed])
+    return set(closed)
 
 
 def _slice_end(*, after: int, pairs: int) -> int | None:
@@ -223,6 +283,7 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(f"推送批次当前状态为“{campaign.get_status_display()}”，不能再次发起。")
     _require_valid_template(campaign)
+    _require_open_policies(campaign)
     campaign.launched_by, campaign.launched_at, campaign.review_note = user, timezone.now(), ""
     if settings.SMS_LAUNCH_APPROVAL:
         campaign.status = Campaign.Status.AWAITING_APPROVAL
@@ -232,6 +293,93 @@ def campaign_launch(*, campaign: Campaign, user) -> Campaign:
     return _start_or_schedule(campaign)
 
 
+EDITABLE_STATUSES = {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}
+# What staff set on a campaign; the policies are set alongside. Everything else is the workflow's.
+SETTINGS_FIELDS = ["name", "scope", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at"]
+
+
+@dataclass
+class CampaignUpdate:
+    campaign: Campaign
+    changed: list[str]  # the labels of what changed
+    approval_void: bool  # it had been approved (or was waiting to start) and is a draft again
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, user, values: dict, policies: list[Policy] | None = None) -> CampaignUpdate:
+    """Change a campaign's settings (``SETTINGS_FIELDS``) and, when given, its policies.
+
+    Only a draft or a scheduled push can change. With SMS_LAUNCH_APPROVAL on, a scheduled push was approved
+    as it stood: any change voids that approval, and the push is a draft again (the note says what changed,
+    who changed it and who had approved), to be launched and approved anew. So what is sent is always what
+    the second person saw.
+    """
+    current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if current.status not in EDITABLE_STATUSES:
+        raise ValidationError(f"推送批次当前状态为“{current.get_status_display()}”，不能修改。")
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(f"不能修改推送批次的这些字段：{'、'.join(sorted(unknown))}。")
+    changed = [name for name, value in values.items() if getattr(current, name) != value]
+    for name in changed:
+        setattr(current, name, values[name])
+    if changed:
+        current.save(update_fields=changed)
+    if policies is not None and {p.pk for p in policies} != set(current.policies.values_list("pk", flat=True)):
+        current.policies.set(policies)
+        changed.append("policies")
+    labels = [str(Campaign._meta.get_field(name).verbose_name) for name in changed]
+    void = bool(changed) and _approval_void(current, user=user, what=labels)
+    return CampaignUpdate(current, labels, void)
+
+
+def _approval_void(campaign: Campaign, *, user, what: list[str]) -> bool:
+    """A change to a scheduled push (``what`` changed) voids its approval, when approval is on or it had one:
+    back to a draft, with a note naming the change, who made it and who had approved. True if it did."""
+    if campaign.status != Campaign.Status.SCHEDULED or not (settings.SMS_LAUNCH_APPROVAL or campaign.approved_at):
+        return False
+    approver = campaign.approved_by.get_username() if campaign.approved_by else "无"
+    when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    campaign.review_note = (
+        f"复核通过后又被修改（{'、'.join(what)}；{user.get_username()}，{when}），原复核（{approver}）已作废，请重新提交复核。"
+    )[:200]
+    campaign.status, campaign.approved_by, campaign.approved_at = Campaign.Status.DRAFT, None, None
+    campaign.save(update_fields=["status", "approved_by", "approved_at", "review_note"])
+    log.warning(
+        "推送批次 %s 复核后被 %s 修改（%s），复核作废，回到草稿", campaign.pk, user.get_username(), "、".join(what)
+    )
+    return True
+
+
+TEMPLATE_FIELDS = ["name", "code", "kind", "body", "is_active"]
+IN_FLIGHT = [Campaign.Status.PLANNING, Campaign.Status.SENDING]
+
+
+def template_campaigns_in_flight(*, template: SmsTemplate) -> list[Campaign]:
+    """Pushes being planned or sent with this template: their texts are rendered from it as they go out."""
+    return list(Campaign.objects.filter(template=template, status__in=IN_FLIGHT).order_by("pk"))
+
+
+@transaction.atomic
+def sms_template_update(*, template: SmsTemplate, user, values: dict) -> list[Campaign]:
+    """Change a registered template. A push being planned or sent with it refuses the change (its SMS are
+    rendered from the template as they go out); an approved push scheduled with it goes back to a draft, as
+    for any change after approval. Returns those pushes."""
+    current = SmsTemplate.objects.select_for_update().get(pk=template.pk)
+    busy = template_campaigns_in_flight(template=current)
+    if busy:
+        names = "、".join(f"“{c.name}”" for c in busy)
+        raise ValidationError(f"推送批次{names}正在使用此模板发送，发送完成或取消前不能修改模板。")
+    changed = [name for name in TEMPLATE_FIELDS if name in values and getattr(current, name) != values[name]]
+    for name in changed:
+        setattr(current, name, values[name])
+    if not changed:
+        return []
+    current.save(update_fields=changed)
+    scheduled = Campaign.objects.select_for_update().filter(template=current, status=Campaign.Status.SCHEDULED)
+    return [c for c in scheduled if _approval_void(c, user=user, what=[f"短信模板“{current.name}”"])]
+
+
 @transaction.atomic
 def campaign_approve(*, campaign: Campaign, user) -> Campaign:
     """The second person's yes: the push goes ahead as launched (now, or at its scheduled time)."""
@@ -239,6 +387,7 @@ def campaign_approve(*, campaign: Campaign, user) -> Campaign:
     if campaign.launched_by_id == user.pk:
         raise PermissionDenied("发起人不能复核自己发起的推送，请由另一位复核人确认。")
     _require_valid_template(campaign)  # the template may have been edited since the launch
+    _require_open_policies(campaign)  # and a policy may have closed
     campaign.approved_by, campaign.approved_at = user, timezone.now()
     campaign.save(update_fields=["approved_by", "approved_at"])
     return _start_or_schedule(campaign)
@@ -269,6 +418,12 @@ def _require_valid_template(campaign: Campaign) -> None:
     check = campaign_template_check(campaign=campaign)
     if not check.ok:
         raise ValidationError(check.problems)
+
+
+def _require_open_policies(campaign: Campaign) -> None:
+    problem = campaign_window_problem(campaign=campaign, on=campaign_send_day(campaign=campaign))
+    if problem:
+        raise ValidationError(problem)
 
 
 def _start_or_schedule(campaign: Campaign) -> Campaign:

@@ -37,9 +37,12 @@ _published: dict = {"generation": None, "by_id": {}}
 def published_policies(ids: list[int], generation: int | None = None) -> list[Policy]:
     """Published policies with what their cards show, from a per-process cache that any policy change
     empties (the policies' generation, read here unless the caller just did): after a push a million
-    link pages name the same few policies."""
+    link pages name the same few policies. Without Redis they are read from PostgreSQL each time."""
     if generation is None:
-        generation = changes.current_generation(changes.POLICIES)
+        generation = changes.current_generation_if_known(changes.POLICIES)
+    if generation is None:  # Redis unreachable: from PostgreSQL, cached nowhere
+        found = policy_selectors.policy_list().in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
     if _published["generation"] != generation:
         _published.update(generation=generation, by_id={})
     by_id = _published["by_id"]

@@ -22,6 +22,7 @@ portal_patterns = [
     re_path(rf"^{LINK}{TOKEN}/unsubscribe$", link.link_unsubscribe, name="link-unsubscribe"),
     path(FIXED_LINK_PATH.lstrip("/"), enterprise.fixed_link, name="fixed-link"),
     path("login/", enterprise.login, name="login"),
+    path("login/check.png", enterprise.login_check_picture, name="login-check"),
     path("logout/", enterprise.logout, name="logout"),
     path("my/", enterprise.my_package, name="my"),
     re_path(rf"^my/policies/(?P<pk>\d+)/{ACTION}$", enterprise.my_policy_action, name="my-action"),

@@ -65,7 +65,7 @@ def fresh_redis_state():
     reset_local_opens()
 
     redis = client()
-    for pattern in (key("limits") + "*", key("link") + "*"):
+    for pattern in (key("limits") + "*", key("link") + "*", key("push") + "*"):
         for name in redis.scan_iter(pattern):
             redis.delete(name)
 

@@ -4,22 +4,25 @@ protection, and every read and write is limited to the enterprise the session be
 
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from enterprises.identity import current_enterprise, enterprise_sign_in, enterprise_sign_out
 from enterprises.models import Enterprise
 from policies.models import Policy
 from portal import selectors
+from portal.client_address import client_address
 from portal.models import PolicyReaction
-from portal.services import corrections, feedback, signin
+from portal.services import corrections, feedback, human_check, signin
 
 
 def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
@@ -56,31 +59,46 @@ def enterprise_required(view):
     return wrapper
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def login(request):
-    """USCC, then a code sent to the registered mobile. Answers never say whether a firm exists."""
+    """USCC, then a code sent to the registered mobile (and, after a few wrong codes, the digits of a picture).
+    Answers never say whether a firm exists."""
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("portal:my")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = reverse("portal:my")
-    context = {"next": next_url, "uscc": request.POST.get("uscc", "").strip().upper(), "code_sent": False}
+    uscc, client = request.POST.get("uscc", "").strip().upper(), client_address(request)
+    context = {"next": next_url, "uscc": uscc, "code_sent": False, "human_check": False}
+    status = 200
     if request.method == "POST":
+        sending = request.POST.get("action") == "send"
         try:
-            if request.POST.get("action") == "send":
-                messages.info(request, signin.login_code_send(uscc=context["uscc"], ip=_client_ip(request)))
+            if sending:
+                messages.info(request, signin.login_code_send(uscc=uscc, ip=client))
                 context["code_sent"] = True
+                context["human_check"] = signin.login_human_check_needed(uscc=uscc, ip=client)
             else:
+                human = "check" in request.POST and human_check.human_check_pass(
+                    session=request.session, answer=request.POST["check"]
+                )
                 enterprise = signin.login_code_check(
-                    uscc=context["uscc"], code=request.POST.get("code", ""), ip=_client_ip(request)
+                    uscc=uscc, code=request.POST.get("code", ""), ip=client, human_checked=human
                 )
                 enterprise_sign_in(request, enterprise)
                 return redirect(next_url)
         except signin.LoginRefused as exc:
             messages.error(request, str(exc))
-            context["code_sent"] = request.POST.get("action") != "send"
-    return render(request, "portal/login.html", context)
+            context["code_sent"] = not sending or context["code_sent"]
+            context["human_check"] = context["human_check"] or exc.human_check
+            if exc.busy:
+                status = 503
+    if context["human_check"]:
+        context["check_nonce"] = secrets.token_hex(4)  # a new picture each time the page is shown
+    return render(request, "portal/login.html", context, status=status)
+
+
+@never_cache
+def login_check_picture(request):
+    """The picture of the sign-in human check; each one replaces the last for this visitor."""
+    return HttpResponse(human_check.human_check_new(session=request.session), content_type="image/png")
 
 
 @require_POST

@@ -10,7 +10,9 @@ to or rated a policy, or has a message to see, gets its page rendered in full.
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import replace
@@ -35,10 +37,14 @@ from portal.models import PolicyReaction
 from portal.views.enterprise import policy_action
 
 TEMPLATE = "portal/link.html"
-# A marker survives HTML escaping untouched: private-use characters around a slot name.
-MARK = "\ue000{}\ue001"
-MARKS = re.compile("\ue000(\\w+)\ue001")
+# A marker survives HTML escaping untouched: private-use characters around a secret drawn once per process
+# and a slot name. Content cannot forge one (policy text may hold the same characters, never the secret),
+# so a policy can never print a visitor's name or CSRF token, nor name a slot that does not exist.
+_SECRET = secrets.token_hex(8)
+MARK = f"\ue000{_SECRET}:{{}}\ue001"
+MARKS = re.compile(f"\ue000{_SECRET}:(\\w+)\ue001")
 SHAPES_KEPT = 256
+log = logging.getLogger("portal.link")
 
 _shapes: OrderedDict[tuple, list[str]] = OrderedDict()
 _shapes_lock = threading.Lock()
@@ -93,6 +99,11 @@ def _visit(token: str) -> links.LinkVisit | None:
     return links.link_visit(token=token, feedback_sql=selectors.LINK_FEEDBACK_SQL)
 
 
+def _forget_shape(key: tuple) -> None:
+    with _shapes_lock:
+        _shapes.pop(key, None)
+
+
 def reset_shapes() -> None:
     """Forget this process's page shapes (tests, whose policy edits never commit and so never announce)."""
     with _shapes_lock:
@@ -133,7 +144,12 @@ def package_link(request, token: str):
     }
     actuals = (r.actual for c in cards for r in c.reasons if r.actual)
     values.update((str(i), escape(actual)) for i, actual in enumerate(actuals))
-    return HttpResponse(_fill(_shape(key, cards, visit.sms_opt_out), values))
+    try:
+        return HttpResponse(_fill(_shape(key, cards, visit.sms_opt_out), values))
+    except (KeyError, IndexError):  # a shape that does not fit this page: never a 500, never a wrong value
+        log.exception("链接页面模板填充失败，改为完整渲染")
+        _forget_shape(key)
+        return render(request, TEMPLATE, _context(firm=visit, cards=cards, token=token))
 
 
 @require_POST

@@ -5,11 +5,12 @@ import re
 
 import pytest
 import requests
+from django.utils import timezone
 
 from enterprises.models import Enterprise
 from notifications import dispatch, services
 from notifications.models import Campaign, Message, SmsTemplate
-from policies.models import Policy
+from policies.models import Policy, Window, window_q
 from portal.models import PolicyRating
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,8 @@ def push_everyone(settings, base_url: str) -> Campaign:
     settings.PORTAL_BASE_URL = base_url
     template = SmsTemplate.objects.create(name="政策包通知", code="SMS_E2E", body=BODY)
     campaign = Campaign.objects.create(name="浏览器测试推送", template=template)
-    campaign.policies.set(Policy.objects.filter(status=Policy.Status.PUBLISHED).order_by("id")[:3])
+    published = Policy.objects.filter(status=Policy.Status.PUBLISHED)
+    campaign.policies.set(published.filter(window_q(Window.OPEN, timezone.localdate())).order_by("id")[:3])
     services.campaign_plan(campaign=campaign)
     for first, last in dispatch.campaign_chunks(campaign_id=campaign.pk):
         dispatch.send_chunk(campaign_id=campaign.pk, first_id=first, last_id=last)

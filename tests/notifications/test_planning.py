@@ -10,13 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from matching.index import reset_index
 from notifications import dispatch, links, selectors, services
-from notifications.models import Campaign, Message, NotificationLedger, SmsTemplate
+from notifications.models import Campaign, Message, NotificationLedger
 from notifications.sms_rules import check_template, segments, sms_length
-from policies.models import Policy
 from portal.roles import PUSH_APPROVER, PUSH_OPERATOR
-from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+from tests.factories import EnterpriseFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_matching")]
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
@@ -54,30 +52,6 @@ def test_the_standard_marketing_template_passes():
 
 
 # --- preview and planning -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def push_setup(reviewer):
-    template = SmsTemplate.objects.create(name="政策包", code="SMS_100", kind="marketing", body=BODY)
-    first = PolicyFactory(status=Policy.Status.PUBLISHED, short_title="技改补助", audience_rule={"all": []},
-                          apply_end=timezone.localdate() + datetime.timedelta(days=10))  # fmt: skip
-    second = PolicyFactory(status=Policy.Status.PUBLISHED, short_title="人才安居", audience_rule={"all": []},
-                           apply_end=timezone.localdate() + datetime.timedelta(days=40))  # fmt: skip
-    firms = {
-        "ok": EnterpriseFactory(short_name="芯睿微电子", contact_mobile="13812345678"),
-        "opted_out": EnterpriseFactory(sms_opt_out=True),
-        "no_mobile": EnterpriseFactory(contact_mobile=""),
-        "told": EnterpriseFactory(),
-        "capped": EnterpriseFactory(),
-    }
-    old = Campaign.objects.create(name="上次推送", template=template, status=Campaign.Status.COMPLETED)
-    NotificationLedger.objects.create(enterprise=firms["told"], policy=first, campaign=old)
-    NotificationLedger.objects.create(enterprise=firms["told"], policy=second, campaign=old)
-    Message.objects.create(campaign=old, enterprise=firms["capped"], mobile="13900000000", policy_ids=[first.pk],
-                           length=10, segments=1, status="sent")  # fmt: skip
-    campaign = Campaign.objects.create(name="本次推送", template=template)
-    campaign.policies.set([first, second])
-    return campaign, firms, (first, second)
 
 
 def test_preview_counts_audience_exclusions_samples_and_cost(push_setup, settings):
@@ -126,19 +100,6 @@ def test_a_firm_removed_from_the_register_takes_its_messages_and_ledger_with_it(
     assert not Message.objects.filter(campaign=campaign).exists()
     assert not NotificationLedger.objects.filter(campaign=campaign).exists()
     assert NotificationLedger.objects.filter(enterprise=firms["told"]).count() == 2  # other firms keep theirs
-
-
-@pytest.fixture
-def city(push_setup, monkeypatch):
-    """Six more reachable firms, planned one firm per slice."""
-    campaign, firms, policies = push_setup
-    for n in range(6):
-        EnterpriseFactory(contact_mobile=f"1370000000{n}")
-    reset_index()  # the test's firms never announce themselves: its writes never commit
-    monkeypatch.setattr(services, "PLAN_SLICE", 1)
-    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PLANNING)  # launched
-    campaign.refresh_from_db()
-    return campaign
 
 
 def test_planning_commits_slice_by_slice_and_hands_each_to_sending(city, django_capture_on_commit_callbacks):
@@ -310,14 +271,6 @@ def test_launching_needs_the_push_permission_and_happens_once(push_setup, editor
     assert campaign.status == Campaign.Status.PLANNING and campaign.launched_by == operator
     with pytest.raises(ValidationError, match="不能再次发起"):
         services.campaign_launch(campaign=campaign, user=operator)
-
-
-@pytest.fixture
-def four_eyes(push_setup, settings):
-    """Approval switched on: the campaign, a push operator and a push approver."""
-    settings.SMS_LAUNCH_APPROVAL = True
-    operator = UserFactory(username="operator", role=PUSH_OPERATOR)
-    return push_setup[0], operator, UserFactory(username="approver", role=PUSH_APPROVER)
 
 
 def test_with_approval_on_a_launch_waits_for_a_second_person(four_eyes, django_capture_on_commit_callbacks):

@@ -23,7 +23,8 @@ def night_push(settings, monkeypatch, tmp_path, eager_tasks):
     outbox = FileGateway(tmp_path / "outbox.jsonl")
     monkeypatch.setattr(dispatch, "get_gateway", lambda: outbox)
     template = SmsTemplate.objects.create(name="政策包", code="SMS_1", body="您有{n}条政策，详见 {link} 拒收请回复R")
-    policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []})
+    # Open whatever day the clock is frozen at: a push never names a policy outside its window.
+    policy = PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule={"all": []}, apply_start=None, apply_end=None)
     for i in range(3):
         EnterpriseFactory(contact_mobile=f"1390000000{i}")
     campaign = Campaign.objects.create(name="夜间发起", template=template)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from enterprises.identity import SESSION_KEY
 from portal.models import LoginCode
+from portal.services import human_check
 from tests.factories import EnterpriseFactory, make_uscc
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,12 @@ def send(client, uscc):
 
 def verify(client, uscc, code, **extra):
     return client.post("/login/", {"uscc": uscc, "code": code, "action": "verify", **extra})
+
+
+def solve(client) -> str:
+    """The digits of a fresh human-check picture, read as a person would read them off the picture."""
+    assert client.get("/login/check.png")["Content-Type"] == "image/png"
+    return client.session[human_check.SESSION_KEY]["answer"]
 
 
 def code_in(outbox) -> str:
@@ -86,8 +93,8 @@ def test_a_code_is_void_after_five_wrong_tries(client, firm, outbox):
     code = code_in(outbox)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
-        verify(client, firm.uscc, wrong)
-    assert "验证码错误或已过期" in verify(client, firm.uscc, code).content.decode()
+        verify(client, firm.uscc, wrong, check=solve(client))
+    assert "验证码错误或已过期" in verify(client, firm.uscc, code, check=solve(client)).content.decode()
 
 
 def test_the_firm_is_locked_after_ten_wrong_codes_in_an_hour(client, firm, outbox):
@@ -95,10 +102,10 @@ def test_the_firm_is_locked_after_ten_wrong_codes_in_an_hour(client, firm, outbo
         with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2 * round_)):
             send(client, firm.uscc)
             for _ in range(5):
-                verify(client, firm.uscc, "999999" if code_in(outbox) != "999999" else "888888")
+                verify(client, firm.uscc, "999999" if code_in(outbox) != "999999" else "888888", check=solve(client))
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=5)):
         send(client, firm.uscc)
-        page = verify(client, firm.uscc, code_in(outbox)).content.decode()
+        page = verify(client, firm.uscc, code_in(outbox), check=solve(client)).content.decode()
     assert "已暂时锁定" in page and SESSION_KEY not in client.session
 
 

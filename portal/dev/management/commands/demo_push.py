@@ -1,9 +1,8 @@
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from notifications.models import Campaign, SmsTemplate
-from notifications.services import campaign_launch
+from notifications.services import campaign_launch, campaign_send_day
 from policies.models import Policy, Window, window_q
 
 DEMO_NAME = "演示推送：科技创新与数字化转型政策"
@@ -19,15 +18,14 @@ class Command(BaseCommand):
             template, _ = SmsTemplate.objects.get_or_create(
                 code="SMS_DEMO_001", defaults={"name": "政策包通知", "kind": "marketing", "body": BODY}
             )
-            # Policies taking applications now, closing soonest first: a push never announces a closed policy.
+            admin = User.objects.filter(is_superuser=True).order_by("id").first()
+            campaign = Campaign.objects.create(name=DEMO_NAME, template=template, created_by=admin)
             policies = list(
                 Policy.objects.filter(status=Policy.Status.PUBLISHED, labels__category__code__in=["KJCX", "SZZX"])
-                .filter(window_q(Window.OPEN, timezone.localdate()))
+                .filter(window_q(Window.OPEN, campaign_send_day(campaign=campaign)))  # a push names open ones only
                 .distinct()
                 .order_by("apply_end")[:3]
             )
-            admin = User.objects.filter(is_superuser=True).order_by("id").first()
-            campaign = Campaign.objects.create(name=DEMO_NAME, template=template, created_by=admin)
             campaign.policies.set(policies)
             campaign_launch(campaign=campaign, user=admin)
             self.stdout.write(f"已发起演示推送（{len(policies)} 条政策），由 Celery worker 生成并发送。")
