@@ -190,6 +190,10 @@ class PolicyAdmin(ReadableHistoryAdmin):
         ("审核", {"fields": ["status", "review_note", "published_at", "created_by", "created_at", "updated_at"]}),
     ]
 
+    class Media:
+        js = ["js/admin-accessibility.js"]
+        css = {"all": ["css/admin-accessibility.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("departments")
 
