@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from core.workdays import Light
 from enterprises.models import EnterpriseTag
@@ -22,7 +23,7 @@ LIGHT_COLOURS = {Light.GREEN: "#1a7f37", Light.YELLOW: "#d4a000", Light.RED: "#c
 def wait_cell(wait: queues.Wait):
     """A coloured light with its word (never colour alone) and the working days waited."""
     return format_html(
-        '<span class="queue-light queue-light-{}" title="办理时限：{}">'
+        '<span class="queue-light queue-light-{}" title="办理时限：{}" style="white-space:nowrap">'
         '<span aria-hidden="true" style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
         'background:{};vertical-align:middle"></span> {} · 已等 {} 个工作日</span>',
         wait.light,
@@ -70,7 +71,7 @@ class PolicyRatingAdmin(admin.ModelAdmin):
     """好差评 loop: received → handled → replied; the reply is shown to the firm on its pages."""
 
     form = RatingForm
-    list_display = ["created_at", "rating", "policy", "enterprise", "short_comment", "status", "waited"]
+    list_display = ["created_at", "waited", "rating", "status", "short_comment", "policy_title", "enterprise"]
     list_filter = ["status", "rating"]
     list_select_related = ["policy", "enterprise"]
     search_fields = ["policy__title", "enterprise__name", "comment"]
@@ -83,6 +84,10 @@ class PolicyRatingAdmin(admin.ModelAdmin):
     @admin.display(description="意见")
     def short_comment(self, obj: PolicyRating) -> str:
         return obj.comment[:30]
+
+    @admin.display(description="政策", ordering="policy__title")
+    def policy_title(self, obj: PolicyRating):
+        return format_html('<span title="{}">{}</span>', obj.policy.title, Truncator(obj.policy.title).chars(20))
 
     @admin.display(description="等待时长", ordering="created_at")
     def waited(self, obj: PolicyRating):
@@ -135,7 +140,7 @@ class TagCorrectionAdmin(admin.ModelAdmin):
     asks to remove a tag it has (应去除) or to add one it lacks (应添加)."""
 
     form = CorrectionForm
-    list_display = ["created_at", "enterprise", "tag", "action", "status", "waited"]
+    list_display = ["created_at", "waited", "enterprise", "tag", "action", "status"]
     list_filter = ["status", "action"]
     list_select_related = ["enterprise", "tag"]
     search_fields = ["enterprise__name", "enterprise__uscc", "tag__name"]
