@@ -100,7 +100,7 @@ def test_the_history_page_reads_in_chinese_with_statuses_in_words(client, editor
     table = page.split('id="change-history"')[1].split("</table>")[0]
     headers = re.findall(r"<th scope=\"col\">(.*?)</th>", table)
     assert headers == ["版本", "状态", "操作", "时间", "操作人", "说明", "变更内容"]
-    actions = re.findall(r'<td class="history-action">(.*?)</td>', table)
+    actions = re.findall(r"<td class=\"history-action\"[^>]*>(.*?)</td>", table)
     assert actions == ["审核通过并发布", "提交审核", "退回修改", "提交审核", "新建"]
     assert "状态：</strong>待审核&nbsp;&rarr;&nbsp;草稿" in table
     assert "状态：</strong>待审核&nbsp;&rarr;&nbsp;已发布" in table
