@@ -7,13 +7,27 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.history_admin import ReadableHistoryAdmin
 from policies import services
 from policies.forms import PolicyAdminForm
-from policies.models import Department, Policy, PolicyAttachment, PolicyLabel, PolicyLabelCategory, Window, window_q
+from policies.models import (
+    Department,
+    Policy,
+    PolicyAttachment,
+    PolicyLabel,
+    PolicyLabelCategory,
+    Window,
+    deadline_passed_q,
+    sent_back_q,
+    window_q,
+)
 from policies.rule_builder import RuleBuilderFields
+from policies.selectors import policy_review_counts
+
+Status = Policy.Status
 
 
 @admin.register(Department)
@@ -47,10 +61,78 @@ class PolicyLabelAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "category__name"]
     list_select_related = ["category"]
 
+    def get_queryset(self, request):
+        # A label reads "category·name": the autocomplete on the policy page lists 20 at a time.
+        return super().get_queryset(request).select_related("category")
+
 
 class PolicyAttachmentInline(admin.TabularInline):
     model = PolicyAttachment
     extra = 0
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """状态, with 退回修改 (drafts sent back) among the choices. Reviewers land on 待审核, their queue; 全部 is
+    an explicit choice so that it stays chosen."""
+
+    title = "状态"
+    parameter_name = "status__exact"  # the query the plain status filter used, so existing links keep working
+    ALL = "all"
+    SENT_BACK = "sent_back"
+
+    def __init__(self, request, params, model, model_admin):
+        self.default = default_status(request)
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        return [
+            (Status.PENDING, Status.PENDING.label),
+            (self.SENT_BACK, "退回修改"),
+            *((value, label) for value, label in Status.choices if value != Status.PENDING),
+        ]
+
+    def value(self):
+        return super().value() or self.default
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.SENT_BACK:
+            return queryset.filter(sent_back_q())
+        if value in Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": "全部",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+def default_status(request) -> str:
+    """Reviewers' list opens on what waits for them; everyone else's on every policy."""
+    return Status.PENDING if request.user.has_perm("policies.review_policy") else StatusFilter.ALL
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = "申报截止"
+    parameter_name = "deadline"
+    PASSED = "passed"
+
+    def lookups(self, request, model_admin):
+        return [(self.PASSED, "已过截止但未发布")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.PASSED:
+            return queryset.filter(deadline_passed_q(timezone.localdate()))
+        return queryset
 
 
 class WindowFilter(admin.SimpleListFilter):
@@ -67,18 +149,30 @@ class WindowFilter(admin.SimpleListFilter):
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(ReadableHistoryAdmin):
     form = PolicyAdminForm
     change_form_template = "admin/policies/policy/change_form.html"
-    list_display = ["title", "level", "status_badge", "department_names", "apply_end", "published_at"]
-    list_filter = ["level", "status", "delivery", "departments", "labels__category", WindowFilter, "region"]
+    change_list_template = "admin/policies/policy/change_list.html"
+    list_display = [
+        "title", "level", "status_badge", "sent_back_reason", "department_names", "deadline", "published_at"
+    ]  # fmt: skip
+    list_filter = [
+        StatusFilter,
+        "level",
+        "delivery",
+        "departments",
+        "labels__category",
+        WindowFilter,
+        DeadlineFilter,
+        "region",
+    ]
     search_fields = ["title", "doc_number", "summary"]
     autocomplete_fields = ["labels", "departments", "region"]
     readonly_fields = ["status", "review_note", "published_at", "created_by", "created_at", "updated_at"]
     inlines = [PolicyAttachmentInline]
     list_per_page = 50
     date_hierarchy = "published_at"
-    history_list_display = ["status"]
+    history_list_display = ["status_words"]
     fieldsets = [
         ("基本信息", {"fields": ["title", "short_title", "doc_number", "level", "region", "departments", "labels"]}),
         ("政策内容", {"fields": ["summary", "beneficiaries", "conditions", "support_standard", "max_amount"]}),
@@ -96,19 +190,64 @@ class PolicyAdmin(SimpleHistoryAdmin):
         ("审核", {"fields": ["status", "review_note", "published_at", "created_by", "created_at", "updated_at"]}),
     ]
 
+    class Media:
+        js = ["js/admin-accessibility.js"]
+        css = {"all": ["css/admin-accessibility.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("departments")
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "labels":  # the chosen labels read "category·name"
+            kwargs["queryset"] = PolicyLabel.objects.select_related("category")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     @admin.display(description="状态", ordering="status")
     def status_badge(self, obj):
+        if obj.sent_back:
+            return format_html('<b class="status-sent-back" style="color:#c00">{}</b>', "退回修改")
         colours = {
-            "draft": "#777",
-            "pending": "#b26a00",
-            "published": "#1a7f37",
-            "expired": "#999",
-            "withdrawn": "#c00",
+            Status.DRAFT: "#666",
+            Status.PENDING: "#8a5300",
+            Status.PUBLISHED: "#1a7f37",
+            Status.EXPIRED: "#666",
+            Status.WITHDRAWN: "#c00",
         }
         return format_html('<b style="color:{}">{}</b>', colours.get(obj.status, "#000"), obj.get_status_display())
+
+    @admin.display(description="退回原因")
+    def sent_back_reason(self, obj):
+        if not obj.sent_back:
+            return ""
+        note = obj.review_note
+        return format_html('<span class="sent-back-reason" title="{}">{}</span>', note, Truncator(note).chars(40))
+
+    @admin.display(description="申报截止", ordering="apply_end")
+    def deadline(self, obj):
+        if obj.apply_end is None:
+            return "—"
+        if obj.deadline_passed():
+            return format_html(
+                '{} <b class="deadline-passed" style="color:#c00">已过截止</b>', f"{obj.apply_end:%Y-%m-%d}"
+            )
+        return f"{obj.apply_end:%Y-%m-%d}"
+
+    @admin.display(description="状态")
+    def status_words(self, record):
+        return record.get_status_display()
+
+    TRANSITIONS = {
+        (Status.DRAFT, Status.PENDING): "提交审核",
+        (Status.PENDING, Status.DRAFT): "退回修改",
+        (Status.PENDING, Status.PUBLISHED): "审核通过并发布",
+        (Status.PUBLISHED, Status.WITHDRAWN): "撤回",
+        (Status.PUBLISHED, Status.EXPIRED): "到期自动过期",
+    }
+
+    def history_action(self, record, older) -> str:
+        if record.history_type == "~" and older is not None:
+            return self.TRANSITIONS.get((older.status, record.status), "修改内容")
+        return super().history_action(record, older)
 
     @admin.display(description="发文部门")
     def department_names(self, obj):
@@ -145,19 +284,30 @@ class PolicyAdmin(SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        policy = self.get_object(request, object_id)
-        if policy is not None:
+    def changelist_view(self, request, extra_context=None):
+        counts = policy_review_counts(today=timezone.localdate())
+        extra_context = {
+            "review_counts": counts,
+            "can_review": request.user.has_perm("policies.review_policy"),
+            "queue_by_default": StatusFilter.parameter_name not in request.GET
+            and default_status(request) == Status.PENDING,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Here rather than in change_view: the object is the one the page shows, loaded once.
+        if obj is not None and obj.pk:
             user = request.user
-            extra_context.update(
-                workflow_policy=policy,
-                can_submit=policy.status == Policy.Status.DRAFT and user.has_perm("policies.submit_policy"),
-                can_review=policy.status == Policy.Status.PENDING and user.has_perm("policies.review_policy"),
-                can_withdraw=policy.status == Policy.Status.PUBLISHED and user.has_perm("policies.withdraw_policy"),
-                publish_problems=services.policy_check_publishable(policy=policy),
+            context.update(
+                workflow_policy=obj,
+                can_submit=obj.status == Status.DRAFT and user.has_perm("policies.submit_policy"),
+                can_review=obj.status == Status.PENDING and user.has_perm("policies.review_policy"),
+                can_withdraw=obj.status == Status.PUBLISHED and user.has_perm("policies.withdraw_policy"),
+                publish_problems=services.policy_check_publishable(policy=obj),
+                deadline_passed=obj.deadline_passed(),
             )
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def preview_view(self, request, pk):
         policy = get_object_or_404(Policy.objects.prefetch_related("departments", "labels", "attachments"), pk=pk)

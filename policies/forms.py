@@ -43,6 +43,7 @@ class PolicyAdminForm(RuleBuilderFields, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.share_tag_options()
         self.load_rule(self.instance.audience_rule or {"all": []})
 
     def clean(self):

@@ -201,6 +201,31 @@ class Policy(models.Model):
             return None
         return (self.apply_end - (on or timezone.localdate())).days
 
+    @property
+    def sent_back(self) -> bool:
+        """A draft a reviewer sent back (``sent_back_q`` in SQL): only sending back gives a draft a review
+        note, which holds the reason until the editor submits again."""
+        return self.status == self.Status.DRAFT and bool(self.review_note)
+
+    def deadline_passed(self, on: datetime.date | None = None) -> bool:
+        """Not yet published, yet its application deadline is already behind it (``deadline_passed_q``)."""
+        return (
+            self.status in UNPUBLISHED and self.apply_end is not None and self.apply_end < (on or timezone.localdate())
+        )
+
+
+UNPUBLISHED = (Policy.Status.DRAFT, Policy.Status.PENDING)
+
+
+def sent_back_q() -> models.Q:
+    """Drafts a reviewer sent back (``Policy.sent_back`` in SQL)."""
+    return models.Q(status=Policy.Status.DRAFT) & ~models.Q(review_note="")
+
+
+def deadline_passed_q(on: datetime.date) -> models.Q:
+    """Unpublished policies whose application deadline was before ``on`` (``Policy.deadline_passed`` in SQL)."""
+    return models.Q(status__in=UNPUBLISHED, apply_end__lt=on)
+
 
 class PolicyAttachment(models.Model):
     policy = models.ForeignKey(Policy, verbose_name="政策", related_name="attachments", on_delete=models.CASCADE)

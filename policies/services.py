@@ -33,7 +33,9 @@ def _require_status(policy: Policy, allowed: set[str], action: str) -> None:
 
 def _save(policy: Policy, *, user, reason: str) -> Policy:
     policy._history_user = user
-    policy._change_reason = reason
+    # The history's reason column is short; a long reason is kept whole in review_note, which history records.
+    limit = Policy.history.model._meta.get_field("history_change_reason").max_length
+    policy._change_reason = reason if len(reason) <= limit else reason[: limit - 1] + "…"
     policy.save()
     return policy
 

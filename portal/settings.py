@@ -283,6 +283,16 @@ SMS_LOGIN_TEMPLATE = env("SMS_LOGIN_TEMPLATE", default="SMS_LOGIN")
 SMS_LOGIN_TEMPLATE_BODY = env(
     "SMS_LOGIN_TEMPLATE_BODY", default="您的惠企直达登录验证码为{code}，5分钟内有效，请勿告诉他人。"
 )
+# Telling an enterprise that staff answered its 好差评 (the 短信告知企业 box): another registered notice template.
+SMS_REPLY_TEMPLATE = env("SMS_REPLY_TEMPLATE", default="SMS_REPLY")
+SMS_REPLY_TEMPLATE_BODY = env(
+    "SMS_REPLY_TEMPLATE_BODY", default="{企业简称}：您对“{政策简称}”的评价已有答复，请登录惠企直达查看。"
+)
+# Working days a staff queue's items may wait before their light turns red (yellow one working day before);
+# the environment may change some: QUEUE_DEADLINES="rating_bad=2;correction=10".
+QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5} | env.dict(
+    "QUEUE_DEADLINES", cast={"value": int}, default={}
+)
 # The secret path segment of the receipt and reply webhooks given to the vendors. Outside DEBUG it is required
 # whatever the backend (an opt-out reply arrives there); portal/checks.py refuses to start without it. Logs
 # never show it (portal/logs.py redacts it from every line, gunicorn's access log included).

@@ -19,7 +19,11 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 780}
+PHONE_390 = {"width": 390, "height": 844}  # today's common phone width
 DESKTOP = {"width": 1280, "height": 900}
+SIZES = {"phone": PHONE, "phone390": PHONE_390, "desktop": DESKTOP}
+# axe-core from npm (vendored with its licence, so no npm is needed to run the tests).
+AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +43,14 @@ def browser():
 
 @pytest.fixture
 def shots():
-    """``shots(page, name)`` saves the page at phone width and at desktop width."""
+    """``shots(page, name)`` saves the page at phone width and at desktop width; ``sizes`` picks others
+    from SIZES (``sizes=("phone390", "desktop")``)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def save(page, name: str) -> list[Path]:
+    def save(page, name: str, sizes: tuple[str, ...] = ("phone", "desktop")) -> list[Path]:
         paths = []
-        for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
-            page.set_viewport_size(size)
+        for label in sizes:
+            page.set_viewport_size(SIZES[label])
             path = ARTIFACTS / f"{name}-{label}.png"
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)
@@ -53,6 +58,25 @@ def shots():
         return paths
 
     return save
+
+
+@pytest.fixture
+def axe_check():
+    """``axe_check(page)`` runs axe-core on the page as it is now and fails, listing each problem and where,
+    when axe finds a serious or critical violation; returns axe's whole result."""
+
+    def check(page) -> dict:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        bad = [v for v in result["violations"] if v["impact"] in {"serious", "critical"}]
+        assert not bad, "axe-core（严重/关键）：\n" + "\n".join(
+            f"- {v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+            for v in bad
+        )
+        return result
+
+    return check
 
 
 @pytest.fixture
