@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from notifications.links import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
 from portal.views import enterprise, link, public
@@ -39,5 +39,5 @@ urlpatterns = [
     path("api/", include("enterprises.urls")),
     path("api/", include("matching.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -3,6 +3,7 @@ through the fake SMS platform, and screenshots at phone and desktop widths in te
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,6 @@ PHONE_390 = {"width": 390, "height": 844}  # today's common phone width
 DESKTOP = {"width": 1280, "height": 900}
 SIZES = {"phone": PHONE, "phone390": PHONE_390, "desktop": DESKTOP}
 # axe-core from npm (vendored with its licence, so no npm is needed to run the tests).
-AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,8 @@ def axe_check():
     when axe finds a serious or critical violation; returns axe's whole result."""
 
     def check(page) -> dict:
-        page.add_script_tag(path=str(AXE))
+        # From the app's own static files: the Content-Security-Policy admits scripts from the site only.
+        page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
         result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         bad = [v for v in result["violations"] if v["impact"] in {"serious", "critical"}]
         assert not bad, "axe-core（严重/关键）：\n" + "\n".join(
@@ -77,6 +78,16 @@ def axe_check():
         return result
 
     return check
+
+
+def wait_for_js(page, expression: str, *, arg=None, timeout: float = 15.0) -> None:
+    """Poll ``expression`` (a JavaScript function) until it returns something true. Playwright's own
+    wait_for_function compiles its predicate inside the page, which the Content-Security-Policy forbids."""
+    deadline = time.monotonic() + timeout
+    while not (page.evaluate(expression, arg) if arg is not None else page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"等待超时：{expression}")
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture

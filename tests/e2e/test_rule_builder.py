@@ -10,6 +10,7 @@ from matching.index import reset_index
 from matching.selectors import audience_for_policy
 from policies.models import Policy
 from portal.roles import EDITOR
+from tests.e2e.conftest import wait_for_js
 from tests.e2e.test_staff_push import signed_in
 from tests.factories import UserFactory
 
@@ -22,9 +23,10 @@ def answered(page) -> int:
 
 def shown_count(page, after: int = 0) -> int:
     """The count shown once the page has answered a change made after answer number ``after``."""
-    page.wait_for_function(
-        f"Number(document.querySelector('#audience-preview').dataset.answered || 0) > {after}"
-        " && !document.querySelector('#audience-preview').textContent.includes('正在计算')"
+    wait_for_js(
+        page,
+        f"() => Number(document.querySelector('#audience-preview').dataset.answered || 0) > {after}"
+        " && !document.querySelector('#audience-preview').textContent.includes('正在计算')",
     )
     return int(page.locator("#audience-count").get_attribute("data-count"))
 

@@ -7,6 +7,7 @@ import requests
 from playwright.sync_api import expect
 
 from enterprises.models import Enterprise
+from tests.e2e.conftest import wait_for_js
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def test_after_three_wrong_codes_the_form_shows_a_picture_to_read(live_server, b
         expect(page.locator(".messages")).to_contain_text("验证码错误或已过期")
     picture = page.get_by_role("img", name=re.compile("图形验证码"))
     expect(picture).to_be_visible()
-    page.wait_for_function("img => img.complete", arg=picture.element_handle())
+    wait_for_js(page, "img => img.complete", arg=picture.element_handle())
     assert page.evaluate("img => img.naturalWidth", picture.element_handle()) == 150  # the PNG loaded
     shots(page, "login-human-check")
     page.get_by_label("短信验证码（6 位）").fill(code)

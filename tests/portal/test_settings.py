@@ -235,3 +235,15 @@ def test_the_webhook_secret_never_reaches_a_log_line(settings):
     access_logger = RedactingLogger.__new__(RedactingLogger)  # atoms() reads only the request
     atoms = access_logger.atoms(Response(), Request(), environ, datetime.timedelta(0))
     assert "s3cr3t-webhook-value" not in str(atoms) and "/hooks/sms/aliyun/***/receipts" in atoms["U"]
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_strict_content_security_policy_and_inline_scripts_its_nonce(client, admin_client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]  # no inline script without the nonce
+    page = admin_client.get("/admin/policies/policy/add/")
+    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in page.content.decode()
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and "<script>" not in docs.content.decode()  # Swagger UI's script is a file
