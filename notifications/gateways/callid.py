@@ -62,6 +62,11 @@ def login_call_id(*, code_id: int) -> str:
     return f"login-{code_id}"
 
 
+def reply_call_id(*, rating_id: int) -> str:
+    """A 好差评 reply notice: like a sign-in code's, its receipts change no push message."""
+    return f"reply-{rating_id}"
+
+
 def part(call_id: str, n: int) -> str:
     """The id part ``n`` of a split call is sent under."""
     return f"{call_id}{PART}{n}"

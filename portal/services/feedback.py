@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from enterprises.validators import mask_mobile
-from notifications.gateways import Outcome, OutgoingSms, get_gateway
+from notifications.gateways import Outcome, OutgoingSms, callid, get_gateway
 from notifications.sms_rules import template_params
 from policies.models import PolicyLabel
 from portal.models import LabelSubscription, PolicyRating, PolicyReaction
@@ -55,11 +55,6 @@ def rating_follow_up(*, rating: PolicyRating, user, status: str, reply: str = ""
     return rating
 
 
-def rating_reply_call_id(*, rating_id: int) -> str:
-    """The gateway call id of a reply notice (its receipts change no push message, like a sign-in code's)."""
-    return f"reply-{rating_id}"
-
-
 def rating_reply_notify(*, rating: PolicyRating) -> str:
     """Tell the enterprise by one SMS that its rating has a reply to read on its pages: a registered notice
     template, through the gateway sign-in codes use. Returns the masked number it went to; ValidationError
@@ -80,7 +75,7 @@ def rating_reply_notify(*, rating: PolicyRating) -> str:
         [sms],
         signature=settings.SMS_SIGNATURE,
         template_code=settings.SMS_REPLY_TEMPLATE,
-        call_id=rating_reply_call_id(rating_id=rating.pk),
+        call_id=callid.reply_call_id(rating_id=rating.pk),
     )[0]
     if result.outcome not in {Outcome.ACCEPTED, Outcome.UNKNOWN}:
         log.warning("好差评答复短信发送失败（%s，评价 #%s）：%s", masked, rating.pk, result.error)
