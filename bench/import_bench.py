@@ -63,7 +63,7 @@ def _bulk_create_sample(path: Path, count: int) -> float:
     validator = RowValidator(
         positions=header.positions, regions=regions, tags=tags, rules=Rules.load(), today=timezone.localdate()
     )
-    firms = []
+    enterprises = []
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # rolled back below: pay for the checks now
@@ -74,13 +74,13 @@ def _bulk_create_sample(path: Path, count: int) -> float:
             values = dict(zip(RECORD_FIELDS, record, strict=True))
             values.pop("tag_ids")
             values["uscc"] = "Z" + values["uscc"][1:]  # distinct from the imported copy
-            firms.append(Enterprise(**{k: v for k, v in values.items() if v is not None}))
-            if len(firms) == 5000:
-                Enterprise.objects.bulk_create(firms)
-                firms.clear()
+            enterprises.append(Enterprise(**{k: v for k, v in values.items() if v is not None}))
+            if len(enterprises) == 5000:
+                Enterprise.objects.bulk_create(enterprises)
+                enterprises.clear()
             if row_no > count:
                 break
-        Enterprise.objects.bulk_create(firms)
+        Enterprise.objects.bulk_create(enterprises)
         elapsed = time.monotonic() - started
         transaction.set_rollback(True)
     return elapsed

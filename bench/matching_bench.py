@@ -78,16 +78,16 @@ def run() -> None:
                      f"plain SQL p50 {_p50(sql)} ({ratio:.0f}× slower)"))  # fmt: skip
 
     rng = random.Random(1)
-    firm_ids = [rng.randint(1, FIRMS) for _ in range(200)]
-    selectors.package_for_enterprise(enterprise_id=firm_ids[0])  # compile the open policies once
+    enterprise_ids = [rng.randint(1, FIRMS) for _ in range(200)]
+    selectors.package_for_enterprise(enterprise_id=enterprise_ids[0])  # compile the open policies once
     sizes = []
 
     def package(pk=None):
         sizes.append(len(selectors.package_for_enterprise(enterprise_id=pk)))
 
-    package_times = [t for pk in firm_ids for t in _timed(lambda p=pk: package(p), 1)]
+    package_times = [t for pk in enterprise_ids for t in _timed(lambda p=pk: package(p), 1)]
     rows.append(("package + explanations, one firm", f"p50 {_p50(package_times)}",
-                 f"{len(firm_ids)} random firms, median {statistics.median(sizes):.0f} policies each"))  # fmt: skip
+                 f"{len(enterprise_ids)} random firms, median {statistics.median(sizes):.0f} policies"))  # fmt: skip
     near = _timed(lambda: selectors.near_misses_for_enterprise(enterprise_id=rng.randint(1, FIRMS)), 30)
     rows.append(("near-misses, one firm", f"p50 {_p50(near)}", "all open policies checked"))
 
@@ -100,11 +100,11 @@ def run() -> None:
                  f"median {statistics.median(covered):,.0f} firms per policy"))  # fmt: skip
 
     staff = User.objects.create_superuser("bench", password=None)
-    firm = Enterprise.objects.exclude(tag_links__tag__code="PYKU01").first()
+    enterprise = Enterprise.objects.exclude(tag_links__tag__code="PYKU01").first()
     with transaction.atomic():
-        enterprise_tags_set(enterprise=firm, tag_codes=["PYKU01"], user=staff)
+        enterprise_tags_set(enterprise=enterprise, tag_codes=["PYKU01"], user=staff)
     started = time.monotonic()
-    visible = firm.pk in get_index().audience({"tag": "PYKU01"}, timezone.localdate())
+    visible = enterprise.pk in get_index().audience({"tag": "PYKU01"}, timezone.localdate())
     seen = "" if visible else " (NOT VISIBLE)"
     rows.append(("one firm's tag change visible", f"{(time.monotonic() - started) * 1000:.0f} ms",
                  f"after commit, in a process holding a built index{seen}"))  # fmt: skip

@@ -16,18 +16,18 @@ ORM_SAMPLE = int(os.environ.get("BENCH_ORM_SAMPLE", 100_000))
 
 def _bulk_create_copy_of(count: int) -> float:
     """Re-insert ``count`` existing firms (and their tags) through the ORM, then roll back."""
-    firms = list(Enterprise.objects.order_by("id")[:count])
-    links = list(EnterpriseTag.objects.filter(enterprise_id__lte=firms[-1].pk).order_by("id"))
+    enterprises = list(Enterprise.objects.order_by("id")[:count])
+    links = list(EnterpriseTag.objects.filter(enterprise_id__lte=enterprises[-1].pk).order_by("id"))
     started = time.monotonic()
     with transaction.atomic():
         # The run is rolled back; check keys as rows arrive so their cost is counted, as a commit would.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         offset = 10_000_000
-        for firm in firms:
-            firm.pk += offset
-            firm.uscc = "X" + firm.uscc[1:]
-        Enterprise.objects.bulk_create(firms, batch_size=5000)
+        for enterprise in enterprises:
+            enterprise.pk += offset
+            enterprise.uscc = "X" + enterprise.uscc[1:]
+        Enterprise.objects.bulk_create(enterprises, batch_size=5000)
         for link in links:
             link.pk = None
             link.enterprise_id += offset

@@ -64,10 +64,10 @@ class EnterpriseSerializer(serializers.ModelSerializer):
             "annual_revenue", "total_assets", "sms_opt_out", "updated_at",
         ]  # fmt: skip
 
-    def get_contact_mobile(self, firm: Enterprise) -> str:
+    def get_contact_mobile(self, enterprise: Enterprise) -> str:
         """Masked unless the caller may see full numbers."""
         user = self.context["request"].user
-        return firm.contact_mobile if user.has_perm("enterprises.view_full_mobile") else firm.masked_mobile
+        return enterprise.contact_mobile if user.has_perm("enterprises.view_full_mobile") else enterprise.masked_mobile
 
 
 class TagProvenanceSerializer(serializers.Serializer):
@@ -87,8 +87,8 @@ class EnterpriseDetailSerializer(EnterpriseSerializer):
         fields = EnterpriseSerializer.Meta.fields + ["tags"]
 
     @extend_schema_field(TagProvenanceSerializer(many=True))
-    def get_tags(self, firm: Enterprise) -> list[dict]:
-        return TagProvenanceSerializer(selectors.enterprise_tags(enterprise=firm), many=True).data
+    def get_tags(self, enterprise: Enterprise) -> list[dict]:
+        return TagProvenanceSerializer(selectors.enterprise_tags(enterprise=enterprise), many=True).data
 
 
 class EnterpriseFilter(django_filters.FilterSet):
@@ -239,12 +239,12 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["put"])
     def tags(self, request, uscc=None):
         """Set the firm's staff-maintained tags; each change is logged with who and why."""
-        firm = self.get_object()
+        enterprise = self.get_object()
         payload = TagUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
             changes = services.enterprise_tags_set(
-                enterprise=firm, tag_codes=payload.validated_data["tags"], user=request.user,
+                enterprise=enterprise, tag_codes=payload.validated_data["tags"], user=request.user,
                 detail=payload.validated_data["reason"],
             )  # fmt: skip
         except ValidationError as exc:

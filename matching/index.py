@@ -122,21 +122,23 @@ class MatchingIndex:
         for bitmap in (*self.known.values(), self.everyone):
             bitmap.difference_update(changed)
         self.dirty |= changed
-        for pk, firm in facts_for(ids).items():
+        for pk, enterprise in facts_for(ids).items():
             self.everyone.add(pk)
-            for code in firm.tags:
+            for code in enterprise.tags:
                 self.tags.setdefault(code, BitMap()).add(pk)
-            for name, key, target in (("region", firm.region, self.regions),
-                                      ("industry", firm.industry, self.industries),
-                                      ("size_class", firm.size_class, self.sizes)):  # fmt: skip
+            for name, key, target in (("region", enterprise.region, self.regions),
+                                      ("industry", enterprise.industry, self.industries),
+                                      ("size_class", enterprise.size_class, self.sizes)):  # fmt: skip
                 if key:
                     target.setdefault(key, BitMap()).add(pk)
                     self.known[name].add(pk)
             self.overrides[pk] = {
-                "founded_on": firm.founded_on.toordinal() if firm.founded_on else None,
-                "registered_capital": float(firm.registered_capital) if firm.registered_capital is not None else None,
-                "employees": firm.employees,
-                "annual_revenue": float(firm.annual_revenue) if firm.annual_revenue is not None else None,
+                "founded_on": enterprise.founded_on.toordinal() if enterprise.founded_on else None,
+                "registered_capital": float(enterprise.registered_capital)
+                if enterprise.registered_capital is not None
+                else None,
+                "employees": enterprise.employees,
+                "annual_revenue": float(enterprise.annual_revenue) if enterprise.annual_revenue is not None else None,
             }
             for name, value in self.overrides[pk].items():
                 if value is not None:
