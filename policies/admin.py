@@ -12,7 +12,16 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from policies import services
 from policies.forms import PolicyAdminForm
-from policies.models import Department, Policy, PolicyAttachment, PolicyLabel, PolicyLabelCategory, Window, window_q
+from policies.models import (
+    Department,
+    Policy,
+    PolicyAttachment,
+    PolicyLabel,
+    PolicyLabelCategory,
+    SearchSynonym,
+    Window,
+    window_q,
+)
 from policies.rule_builder import RuleBuilderFields
 
 
@@ -200,3 +209,16 @@ class PolicyAdmin(SimpleHistoryAdmin):
         return self._transition(
             request, pk, lambda p: services.policy_withdraw(policy=p, user=request.user, reason=reason), "已撤回。"
         )
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """The abbreviations enterprises search with (高企, 专精特新 …) and what each stands for."""
+
+    list_display = ["term", "expansion_words", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["term", "expansions"]
+
+    @admin.display(description="同义词与全称")
+    def expansion_words(self, obj: SearchSynonym) -> str:
+        return "、".join(obj.expansion_list())
