@@ -101,9 +101,11 @@ class PolicyFilter(django_filters.FilterSet):
     deadline_within = django_filters.NumberFilter(
         method="filter_deadline_within", label="几天内截止", min_value=0, max_value=MAX_DEADLINE_DAYS
     )
-    q = django_filters.CharFilter(method="filter_text", label="关键词（标题、文号、摘要、标签；支持简称，如 高企）")
+    q = django_filters.CharFilter(
+        method="filter_text", label="关键词（标题、文号、摘要、扶持标准、标签；支持简称，如 高企）"
+    )
     sort = django_filters.ChoiceFilter(
-        choices=SORTS, method="filter_sort", label="排序（可申报的在前，已截止的在后）", empty_label="默认"
+        choices=SORTS, method="filter_sort", label="排序（可申报的在前，已截止的在后）", empty_label="默认顺序"
     )
 
     class Meta:
@@ -139,6 +141,7 @@ class PolicyFilter(django_filters.FilterSet):
                     | Q(short_title__icontains=term)
                     | Q(doc_number__icontains=term)
                     | Q(summary__icontains=term)
+                    | Q(support_standard__icontains=term)
                     | Q(labels__name__icontains=term)
                 )
             queryset = queryset.filter(pk__in=Policy.objects.filter(matches).values("pk"))
