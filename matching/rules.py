@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 
+from core.numbers import wan_yuan
 from enterprises.derivation import whole_years
 from enterprises.industries import industry_label, industry_name
 from policies.audience_rules import FIELDS, SIZE_LABELS, Vocabulary
@@ -159,6 +160,8 @@ class LeafResult:
 
 
 def _number_words(value, field: str) -> str:
+    if UNITS.get(field) == "万元":
+        return wan_yuan(value)  # 765,076.11 万元 reads as 76.51 亿元
     number = Decimal(str(value))
     number = number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
     unit = UNITS.get(field, "")

@@ -1,6 +1,7 @@
 """Consent to SMS (工信部令第31号: commercial SMS needs consent and an easy way to refuse). A firm refuses by
-replying R, TD, 退订 … to any of our messages, or with the button on its link page; from then on it is left
-out of every push (audience's ``opted_out``), and its messages still waiting to be sent are cancelled.
+replying R, TD, 退订 … to any of our messages, or with the button on its link page or its signed-in page (where it
+can also take the refusal back); from then on it is left out of every push (audience's ``opted_out``), and its
+messages still waiting to be sent are cancelled.
 """
 
 from __future__ import annotations
@@ -36,3 +37,12 @@ def enterprise_sms_opt_out(*, mobile: str = "", enterprise_id: int | None = None
     Enterprise.objects.filter(pk__in=ids).update(sms_opt_out=True, sms_opt_out_at=timezone.now())
     Message.objects.filter(enterprise_id__in=ids, status=Message.Status.CREATED).update(status=Message.Status.CANCELLED)
     return len(ids)
+
+
+@transaction.atomic
+def enterprise_sms_opt_in(*, enterprise_id: int) -> bool:
+    """A firm that opted out takes it back (from its own signed-in page): it is in pushes again from the next
+    one. Messages cancelled when it opted out stay cancelled. Returns whether anything changed."""
+    return bool(
+        Enterprise.objects.filter(pk=enterprise_id, sms_opt_out=True).update(sms_opt_out=False, sms_opt_out_at=None)
+    )

@@ -19,6 +19,7 @@ from policies.models import (
     PolicyAttachment,
     PolicyLabel,
     PolicyLabelCategory,
+    SearchSynonym,
     Window,
     deadline_passed_q,
     sent_back_q,
@@ -350,3 +351,16 @@ class PolicyAdmin(ReadableHistoryAdmin):
         return self._transition(
             request, pk, lambda p: services.policy_withdraw(policy=p, user=request.user, reason=reason), "已撤回。"
         )
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """The abbreviations enterprises search with (高企, 专精特新 …) and what each stands for."""
+
+    list_display = ["term", "expansion_words", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["term", "expansions"]
+
+    @admin.display(description="同义词与全称")
+    def expansion_words(self, obj: SearchSynonym) -> str:
+        return "、".join(obj.expansion_list())

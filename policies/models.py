@@ -238,3 +238,33 @@ class PolicyAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def split_expansions(text: str) -> list[str]:
+    """Expansions as staff type them: one per line, or separated by ／ / 、 ， , ；."""
+    for separator in "／/、，,；;":
+        text = text.replace(separator, "\n")
+    return list(dict.fromkeys(word.strip() for word in text.splitlines() if word.strip()))
+
+
+class SearchSynonym(models.Model):
+    """A word people search with and what it stands for (高企 → 高新技术企业): policy search looks for the
+    word or any of its expansions, and a search for an expansion also finds the word. Staff edit the list."""
+
+    term = models.CharField("搜索词", max_length=40, unique=True, help_text="如：高企、专精特新、科小。")
+    expansions = models.TextField(
+        "同义词与全称", help_text="每行一个，也可用“、”或“／”分隔，如：高新技术企业。搜索任一词都会找到含其他词的政策。"
+    )
+    is_active = models.BooleanField("启用", default=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "搜索同义词"
+        verbose_name_plural = "搜索同义词"
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {'、'.join(self.expansion_list())}"
+
+    def expansion_list(self) -> list[str]:
+        return [word for word in split_expansions(self.expansions) if word != self.term]

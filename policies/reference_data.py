@@ -28,3 +28,16 @@ def load_departments(apps=global_apps, region_model: tuple[str, str] = ("core", 
         )
         created += was_created
     return created
+
+
+SEARCH_SYNONYMS_FILE = DATA_DIR / "search_synonyms.json"
+
+
+def load_search_synonyms(apps=global_apps) -> int:
+    """Seed the search synonyms (高企 → 高新技术企业 …); words staff have since edited are left alone."""
+    synonym_model = apps.get_model("policies", "SearchSynonym")
+    created = 0
+    for term, expansions in read_json(SEARCH_SYNONYMS_FILE)["synonyms"]:
+        _, was_created = synonym_model.objects.get_or_create(term=term, defaults={"expansions": "\n".join(expansions)})
+        created += was_created
+    return created

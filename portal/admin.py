@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -133,19 +134,30 @@ class CorrectionForm(forms.ModelForm):
         model = TagCorrection
         fields = ["review_note"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.action == TagCorrection.Action.FIELD:
+            self.fields["decision"].choices = [
+                ("", "请选择审核结论"),
+                ("approve", "采纳：登记信息已在企业信息中（或由登记部门）更正"),
+                ("reject", "不采纳"),
+            ]
+            self.fields["decision"].help_text = "登记信息纠错不会自动修改数据：请先更正企业信息，再选择采纳。"
+
 
 @admin.register(TagCorrection)
 class TagCorrectionAdmin(admin.ModelAdmin):
-    """纠错 queue: approving changes the firm's tag through the register's service, with provenance. A firm
-    asks to remove a tag it has (应去除) or to add one it lacks (应添加)."""
+    """纠错 queue: a tag correction, once approved, changes the firm's tag through the register's service, with
+    provenance; a register correction (region, size, industry, founding date) is corrected at its source first."""
 
     form = CorrectionForm
-    list_display = ["created_at", "waited", "enterprise", "tag", "action", "status"]
-    list_filter = ["status", "action"]
+    list_display = ["created_at", "waited", "enterprise", "action", "subject_words", "requested_value", "status"]
+    list_filter = ["status", "action", "field"]
     list_select_related = ["enterprise", "tag"]
     search_fields = ["enterprise__name", "enterprise__uscc", "tag__name"]
     readonly_fields = [
-        "enterprise", "tag", "action", "current_tag", "reason", "created_at", "status", "reviewed_by", "reviewed_at",
+        "enterprise_link", "tag", "action", "field", "current_tag", "current_value", "requested_value", "reason",
+        "created_at", "status", "reviewed_by", "reviewed_at",
     ]  # fmt: skip
 
     @admin.display(description="等待时长", ordering="created_at")
@@ -159,8 +171,21 @@ class TagCorrectionAdmin(admin.ModelAdmin):
         link = EnterpriseTag.objects.filter(enterprise_id=obj.enterprise_id, tag_id=obj.tag_id).first()
         return "没有" if link is None else f"已有（来源：{link.get_source_display()}）"
 
+    @admin.display(description="纠错对象")
+    def subject_words(self, obj: TagCorrection) -> str:
+        return obj.subject
+
+    @admin.display(description="企业")
+    def enterprise_link(self, obj: TagCorrection) -> str:
+        url = reverse("admin:enterprises_enterprise_change", args=[obj.enterprise_id])
+        return format_html('<a href="{}">{}</a>（{}）', url, obj.enterprise.name, obj.enterprise.uscc)
+
     def get_fields(self, request, obj=None):
-        fields = ["enterprise", "tag", "action", "current_tag", "reason", "created_at", "status"]
+        if obj and obj.action == TagCorrection.Action.FIELD:
+            fields = ["enterprise_link", "action", "field", "tag", "current_value", "requested_value", "reason"]
+        else:
+            fields = ["enterprise_link", "tag", "action", "current_tag", "reason"]
+        fields += ["created_at", "status"]
         if obj and obj.status == TagCorrection.Status.PENDING:
             return [*fields, "decision", "review_note"]
         return [*fields, "review_note", "reviewed_by", "reviewed_at"]

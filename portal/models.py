@@ -96,11 +96,22 @@ class LabelSubscription(models.Model):
 
 
 class TagCorrection(models.Model):
-    """纠错: a firm disputes one of its portrait tags; staff approve (the tag changes, with provenance) or not."""
+    """纠错: a firm disputes one of its portrait tags, claims a qualification it is missing, or says a fact of the
+    register (region, size, industry, founding date) is wrong; staff approve (a tag changes, with provenance;
+    a register fact is corrected at its source) or not, with a note the firm sees."""
 
     class Action(models.TextChoices):
         REMOVE = "remove", "该标签有误，应去除"
         ADD = "add", "缺少该标签，应添加"
+        FIELD = "field", "登记信息有误，应更正"
+
+    class Field(models.TextChoices):
+        """Register facts a firm may dispute: the ones its derived tags and policies' rules read."""
+
+        REGION = "region", "所属区域"
+        SIZE_CLASS = "size_class", "企业规模"
+        INDUSTRY = "industry", "所属行业"
+        FOUNDED_ON = "founded_on", "成立日期"
 
     class Status(models.TextChoices):
         PENDING = "pending", "待审核"
@@ -108,8 +119,18 @@ class TagCorrection(models.Model):
         REJECTED = "rejected", "未采纳"
 
     enterprise = models.ForeignKey("enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE)
-    tag = models.ForeignKey("enterprises.PortraitTag", verbose_name="标签", on_delete=models.PROTECT)
+    tag = models.ForeignKey(
+        "enterprises.PortraitTag",
+        verbose_name="标签",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="登记信息纠错时，为由该项信息推导出、被企业指出有误的标签（可为空）。",
+    )
     action = models.CharField("纠错类型", max_length=8, choices=Action.choices)
+    field = models.CharField("登记信息项", max_length=12, choices=Field.choices, blank=True)
+    current_value = models.CharField("申请时登记的值", max_length=100, blank=True)
+    requested_value = models.CharField("企业认为应为", max_length=100, blank=True)
     reason = models.TextField("理由", max_length=500)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     review_note = models.TextField("审核意见", blank=True)
@@ -123,6 +144,21 @@ class TagCorrection(models.Model):
         verbose_name = "标签纠错"
         verbose_name_plural = "标签纠错"
         ordering = ["status", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(action="field") & ~models.Q(field=""))
+                | (~models.Q(action="field") & models.Q(tag__isnull=False, field="")),
+                name="correction_names_its_subject",
+                violation_error_message="标签纠错须指明标签，登记信息纠错须指明信息项。",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}：{self.tag.name}"
+        return f"{self.get_action_display()}：{self.subject}"
+
+    @property
+    def subject(self) -> str:
+        """What is disputed, in words: the tag's name, or the register fact (and the tag it produced)."""
+        if self.action == self.Action.FIELD:
+            return self.get_field_display() + (f"（标签“{self.tag.name}”）" if self.tag_id else "")
+        return self.tag.name if self.tag_id else ""

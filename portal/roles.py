@@ -30,6 +30,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "policies.change_policyattachment",
         "policies.delete_policyattachment",
         "policies.view_policyattachment",
+        # The search synonyms (高企 → 高新技术企业) are editors' to keep.
+        "policies.add_searchsynonym",
+        "policies.change_searchsynonym",
+        "policies.delete_searchsynonym",
+        "policies.view_searchsynonym",
         *_READ_REFERENCE,
     ],
     REVIEWER: [

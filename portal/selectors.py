@@ -12,12 +12,14 @@ from django.db.models import Count, Value
 from django.utils import timezone
 
 from core import changes
+from core.models import Region
+from enterprises.industries import industry_label
 from enterprises.models import Enterprise, EnterpriseTag, PortraitTag
 from matching import selectors as matching
 from notifications.links import LinkVisit
 from notifications.models import Message
 from policies import selectors as policy_selectors
-from policies.models import Policy, PolicyLabel
+from policies.models import Department, Level, Policy, PolicyLabel, PolicyLabelCategory, Window
 from portal.models import LabelSubscription, PolicyRating, PolicyReaction, TagCorrection
 
 
@@ -29,6 +31,15 @@ class PolicyCard:
     reasons: list = field(default_factory=list)
     reaction: str = ""
     ratings: list[PolicyRating] = field(default_factory=list)
+
+    @property
+    def reason_summary(self) -> str:
+        """Why it qualifies in one line, for the folded card: the first conditions met, and how many more."""
+        met = [r.description for r in self.reasons if not r.is_group and r.state == "满足"]
+        if not met:
+            return "面向全部企业，没有附加条件"
+        more = f"等 {len(met)} 项" if len(met) > 2 else ""
+        return "；".join(met[:2]) + more
 
 
 _published: dict = {"generation": None, "by_id": {}}
@@ -102,47 +113,149 @@ def link_bundle(*, visit: LinkVisit, generation: int | None = None) -> list[Poli
 
 
 @dataclass
+class PackageGroup:
+    """Policies of the package in one window state, in the order the page shows them."""
+
+    key: str  # open / upcoming / closed
+    title: str
+    cards: list[PolicyCard]
+
+
+@dataclass
+class LabelGroup:
+    category: str
+    labels: list[PolicyLabel]
+    subscribed: int  # how many of them the firm follows
+    matched: bool = True  # holds a label the search asked for
+
+
+@dataclass
+class RegisterFact:
+    """A register fact the firm may dispute, as its page shows it."""
+
+    field: str
+    label: str
+    words: str
+
+
+@dataclass
 class MyPackage:
     cards: list[PolicyCard]
+    groups: list[PackageGroup]
     near_misses: list
     deadlines: list[PolicyCard]
     pushes: list[Message]
     subscribed: set[int]
-    labels: list[PolicyLabel]
+    label_groups: list[LabelGroup]
+    label_query: str
     tags: list[dict]
+    claimable: list[PortraitTag]
+    facts: list[RegisterFact]
     corrections: list[TagCorrection]
     ratings: list[PolicyRating]
 
 
-def my_package(*, enterprise: Enterprise, soon_days: int = 30) -> MyPackage:
-    """Everything on a signed-in firm's page: its ranked package, near-misses, deadlines, pushes, profile."""
+# The package's one order: open for application first, by the nearest deadline (open-ended ones after
+# those with a deadline), then those not yet open, by deadline too, then any that have closed.
+PACKAGE_GROUPS = [
+    (Window.OPEN, "可以申报"),
+    (Window.UPCOMING, "即将开始申报"),
+    (Window.CLOSED, "已截止"),
+]
+
+
+def _package_order(cards: list[PolicyCard], on: datetime.date) -> list[PackageGroup]:
+    def deadline(card: PolicyCard) -> int:
+        end = card.policy.apply_end
+        return end.toordinal() if end else datetime.date.max.toordinal()
+
+    ranked = sorted(cards, key=deadline)  # stable: matching's own ranking breaks ties
+    groups = []
+    for key, title in PACKAGE_GROUPS:
+        chosen = [c for c in ranked if c.policy.window(on) == key]
+        if chosen:
+            groups.append(PackageGroup(key, title, chosen))
+    return groups
+
+
+def subscription_groups(*, subscribed: set[int], query: str = "") -> list[LabelGroup]:
+    """The policy labels by category, with how many the firm follows; ``query`` (a few characters of a label or
+    category name) marks the groups and labels that match, for the page without JavaScript."""
+    query = query.strip()
+    groups: dict[str, LabelGroup] = {}
+    for label in PolicyLabel.objects.filter(is_active=True).select_related("category"):
+        group = groups.setdefault(label.category.name, LabelGroup(label.category.name, [], 0, not query))
+        label.matches = not query or query in label.name or query in label.category.name
+        group.labels.append(label)
+        group.subscribed += label.pk in subscribed
+        group.matched = group.matched or label.matches
+    return list(groups.values())
+
+
+def enterprise_field_words(*, enterprise: Enterprise, field: str) -> str:
+    """A register fact as the firm reads it on its page: 新吴区, 小型, C39 计算机、通信和其他电子设备制造业."""
+    if field == TagCorrection.Field.REGION:
+        return enterprise.region.name if enterprise.region_id else "未登记"
+    if field == TagCorrection.Field.SIZE_CLASS:
+        return enterprise.get_size_class_display() or "未登记"
+    if field == TagCorrection.Field.INDUSTRY:
+        return industry_label(enterprise.industry) if enterprise.industry else "未登记"
+    if field == TagCorrection.Field.FOUNDED_ON:
+        return f"{enterprise.founded_on:%Y-%m-%d}" if enterprise.founded_on else "未登记"
+    return ""
+
+
+def register_facts(*, enterprise: Enterprise) -> list[RegisterFact]:
+    return [
+        RegisterFact(value, label, enterprise_field_words(enterprise=enterprise, field=value))
+        for value, label in TagCorrection.Field.choices
+    ]
+
+
+def my_package(*, enterprise: Enterprise, soon_days: int = 30, label_query: str = "") -> MyPackage:
+    """Everything on a signed-in firm's page: its package in one order, near-misses, deadlines, pushes,
+    subscriptions, profile and what it may ask to correct."""
     today = timezone.localdate()
     subscribed = set(LabelSubscription.objects.filter(enterprise=enterprise).values_list("label_id", flat=True))
     items = matching.package_for_enterprise(enterprise_id=enterprise.pk, subscribed_labels=frozenset(subscribed))
     by_id = policy_selectors.policy_list().in_bulk([i.policy.id for i in items])
     policies = [by_id[i.policy.id] for i in items if i.policy.id in by_id]
-    cards = _cards(enterprise.pk, policies, {i.policy.id: i.reasons for i in items})
+    groups = _package_order(_cards(enterprise.pk, policies, {i.policy.id: i.reasons for i in items}), today)
+    cards = [card for group in groups for card in group.cards]
     soon = today + datetime.timedelta(days=soon_days)
     deadlines = sorted(
         (c for c in cards if c.policy.apply_end and today <= c.policy.apply_end <= soon),
         key=lambda c: c.policy.apply_end,
     )
     pushes = list(Message.objects.filter(enterprise=enterprise).select_related("campaign").order_by("-created_at")[:20])
+    tags = firm_tags(enterprise=enterprise)
+    held = {row["tag"].pk for row in tags}
     return MyPackage(
         cards=cards,
+        groups=groups,
         near_misses=matching.near_misses_for_enterprise(enterprise_id=enterprise.pk)[:10],
         deadlines=deadlines,
         pushes=pushes,
         subscribed=subscribed,
-        labels=list(PolicyLabel.objects.filter(is_active=True).select_related("category")),
-        tags=firm_tags(enterprise=enterprise),
+        label_groups=subscription_groups(subscribed=subscribed, query=label_query),
+        label_query=label_query.strip(),
+        tags=tags,
+        claimable=[
+            tag
+            for tag in PortraitTag.objects.filter(kind=PortraitTag.Kind.QUALIFICATION, is_active=True).select_related(
+                "category"
+            )
+            if tag.pk not in held
+        ],
+        facts=register_facts(enterprise=enterprise),
         corrections=list(TagCorrection.objects.filter(enterprise=enterprise).select_related("tag")[:20]),
         ratings=list(PolicyRating.objects.filter(enterprise=enterprise).select_related("policy")[:20]),
     )
 
 
 def firm_tags(*, enterprise: Enterprise) -> list[dict]:
-    """The firm's portrait tags and where each came from (file, staff, certificate, correction, rules)."""
+    """The firm's portrait tags and where each came from (file, staff, certificate, correction, rules). Every
+    one can be disputed: one derived from the register is disputed through the register fact behind it."""
     rows = [
         {
             "tag": link.tag,
@@ -150,7 +263,7 @@ def firm_tags(*, enterprise: Enterprise) -> list[dict]:
             "since": link.created_at,
             "certificate": link.certificate_no,
             "valid_until": link.valid_until,
-            "disputable": True,
+            "derived": False,
         }
         for link in EnterpriseTag.objects.filter(enterprise=enterprise).select_related("tag__category")
     ]
@@ -162,19 +275,73 @@ def firm_tags(*, enterprise: Enterprise) -> list[dict]:
                 "since": enterprise.derived_at,
                 "certificate": "",
                 "valid_until": None,
-                "disputable": False,
+                "derived": True,
             }
         )
     return sorted(rows, key=lambda r: (r["tag"].category.sort_order, r["tag"].code))
 
 
 def related_policies(*, policy: Policy, limit: int = 5) -> list[Policy]:
-    """Published policies sharing the most labels with this one."""
+    """Published policies sharing the most labels with this one, those still open for application first."""
     label_ids = [label.pk for label in policy.labels.all()]
     return list(
-        policy_selectors.policy_list()
-        .filter(labels__in=label_ids)
-        .exclude(pk=policy.pk)
-        .annotate(shared=Count("labels"))
-        .order_by("-shared", "-published_at")[:limit]
+        policy_selectors.policies_open_first(
+            policy_selectors.policy_list()
+            .filter(labels__in=label_ids)
+            .exclude(pk=policy.pk)
+            .annotate(shared=Count("labels")),
+            "-shared",
+            "-published_at",
+        )[:limit]
+    )
+
+
+def policy_fit(*, enterprise_id: int, policy: Policy) -> matching.Explanation | None:
+    """Whether the signed-in enterprise qualifies for this policy, and the conditions it meets or not;
+    None when the enterprise is no longer in the register."""
+    try:
+        return matching.explain_match(enterprise_id=enterprise_id, policy=policy)
+    except KeyError:
+        return None
+
+
+# --- the browse page's pickers -------------------------------------------------------------------------------
+
+
+@dataclass
+class BrowseChoices:
+    """Names to pick filters by, in place of codes: labels grouped by category, categories, departments
+    grouped by level, regions. Values are the stable codes; the filters take names too."""
+
+    label_groups: list[tuple[str, list[tuple[str, str]]]]
+    categories: list[tuple[str, str]]
+    department_groups: list[tuple[str, list[tuple[str, str]]]]
+    regions: list[tuple[str, str]]
+
+    def name_of(self, field: str, value: str) -> str:
+        """The name to show for a filter's value (a code or already a name)."""
+        options = {
+            "label": [pair for _, group in self.label_groups for pair in group],
+            "label_category": self.categories,
+            "department": [pair for _, group in self.department_groups for pair in group],
+            "region": self.regions,
+        }[field]
+        return dict(options).get(value, value)
+
+
+def browse_choices() -> BrowseChoices:
+    labels: dict[str, list[tuple[str, str]]] = {}
+    for code, name, category in PolicyLabel.objects.filter(is_active=True).values_list(
+        "code", "name", "category__name"
+    ):
+        labels.setdefault(category, []).append((code, name))
+    departments: dict[str, list[tuple[str, str]]] = {}
+    for department in Department.objects.order_by("level", "code"):
+        departments.setdefault(department.get_level_display(), []).append((department.code, department.name))
+    level_order = [label for _, label in Level.choices]
+    return BrowseChoices(
+        label_groups=list(labels.items()),
+        categories=list(PolicyLabelCategory.objects.values_list("code", "name")),
+        department_groups=sorted(departments.items(), key=lambda item: level_order.index(item[0])),
+        regions=list(Region.objects.values_list("code", "name")),
     )

@@ -28,6 +28,7 @@ portal_patterns = [
     re_path(rf"^my/policies/(?P<pk>\d+)/{ACTION}$", enterprise.my_policy_action, name="my-action"),
     path("my/subscriptions", enterprise.my_subscriptions, name="my-subscriptions"),
     path("my/corrections", enterprise.my_correction, name="my-correction"),
+    path("my/sms", enterprise.my_sms, name="my-sms"),
 ]
 
 urlpatterns = [
@@ -41,3 +42,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler404 = "portal.views.public.page_not_found"
+handler500 = "portal.views.public.server_error"

@@ -40,6 +40,7 @@ def load_reference_data() -> None:
     load_regions()
     policy_data.load_departments()
     policy_data.load_policy_labels()
+    policy_data.load_search_synonyms()
     enterprise_data.load_portrait_tags()
     enterprise_data.load_size_standard()
     enterprise_data.load_tag_rules()

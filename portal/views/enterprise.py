@@ -18,11 +18,13 @@ from django.views.decorators.http import require_POST
 
 from enterprises.identity import current_enterprise, enterprise_sign_in, enterprise_sign_out
 from enterprises.models import Enterprise
+from notifications import consent
 from policies.models import Policy
 from portal import selectors
 from portal.client_address import client_address
-from portal.models import PolicyReaction
+from portal.models import PolicyReaction, TagCorrection
 from portal.services import corrections, feedback, human_check, signin
+from portal.templatetags.portal_format import SECTION_MESSAGE
 
 
 def policy_action(request, enterprise_id: int, policy_id: int, action: str) -> None:
@@ -122,7 +124,7 @@ def my_package(request, enterprise: Enterprise):
         "portal/my.html",
         {
             "enterprise": enterprise,
-            "package": selectors.my_package(enterprise=enterprise),
+            "package": selectors.my_package(enterprise=enterprise, label_query=request.GET.get("labels_q", "")[:20]),
             "reaction_kinds": PolicyReaction.Kind.choices,
         },
     )
@@ -138,27 +140,66 @@ def my_policy_action(request, enterprise: Enterprise, pk: str, action: str):
     return redirect(f"{reverse('portal:my')}#p{pk}")
 
 
+def _section_message(request, section: str, level: int, text: str) -> None:
+    """A message shown next to the form that was sent (my.html renders it inside ``section``), not at the
+    top of a long page the browser has scrolled away from."""
+    messages.add_message(request, level, text, extra_tags=f"{SECTION_MESSAGE}{section}")
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(x) for x in values if x.isdecimal() and x.isascii()]
+
+
 @require_POST
 @enterprise_required
 def my_subscriptions(request, enterprise: Enterprise):
-    feedback.subscriptions_set(
-        enterprise_id=enterprise.pk, label_ids=[int(x) for x in request.POST.getlist("labels") if x.isdigit()]
-    )
-    messages.success(request, "订阅已保存：今后的推送与政策排序会优先考虑这些标签。")
+    feedback.subscriptions_set(enterprise_id=enterprise.pk, label_ids=_ids(request.POST.getlist("labels")))
+    _section_message(request, "subscriptions", messages.SUCCESS, "订阅已保存：今后的推送与政策排序会优先考虑这些标签。")
     return redirect(f"{reverse('portal:my')}#subscriptions")
 
 
 @require_POST
 @enterprise_required
 def my_correction(request, enterprise: Enterprise):
+    tag = request.POST.get("tag", "")
     try:
-        corrections.correction_request(
+        correction = corrections.correction_request(
             enterprise_id=enterprise.pk,
-            tag_id=int(request.POST.get("tag") or 0),
+            tag_id=int(tag) if tag.isdecimal() and tag.isascii() else (None if not tag else 0),
             action=request.POST.get("action", ""),
+            field=request.POST.get("field", ""),
+            requested_value=request.POST.get("requested_value", ""),
             reason=request.POST.get("reason", ""),
         )
-        messages.success(request, "纠错申请已提交，工作人员核实后会更新标签，结果显示在本页。")
+        text = "纠错申请已提交，工作人员核实后会更新，结果显示在本页“我的纠错申请”。"
+        disputed_derived_tag = request.POST.get("action") == TagCorrection.Action.REMOVE
+        if disputed_derived_tag and correction.action == TagCorrection.Action.FIELD:
+            text = (
+                f"“{correction.tag.name}”由贵企业的登记信息（{correction.get_field_display()}）推导得出，"
+                "已作为登记信息纠错提交，工作人员核实后更正。"
+            )
+        _section_message(request, "corrections", messages.SUCCESS, text)
     except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    return redirect(f"{reverse('portal:my')}#profile")
+        _section_message(request, "corrections", messages.ERROR, exc.messages[0])
+    return redirect(f"{reverse('portal:my')}#corrections")
+
+
+@require_POST
+@enterprise_required
+def my_sms(request, enterprise: Enterprise):
+    """Stop or resume policy SMS from the firm's own page: stopping needs the confirmation box ticked, and
+    the page then offers to take it back."""
+    if request.POST.get("action") == "resume":
+        consent.enterprise_sms_opt_in(enterprise_id=enterprise.pk)
+        _section_message(request, "sms", messages.SUCCESS, "已恢复接收政策推送短信。")
+    elif request.POST.get("confirm") == "yes":
+        consent.enterprise_sms_opt_out(enterprise_id=enterprise.pk)
+        _section_message(
+            request,
+            "sms",
+            messages.SUCCESS,
+            "已退订：今后不再向贵企业发送政策推送短信（登录验证码不受影响）。如需恢复，点下方“恢复接收”。",
+        )
+    else:
+        _section_message(request, "sms", messages.ERROR, "请先勾选“确认不再接收政策推送短信”，再点退订。")
+    return redirect(f"{reverse('portal:my')}#sms")

@@ -79,7 +79,9 @@ def test_a_firm_signs_in_with_an_sms_code_and_sees_its_package(live_server, brow
 
 
 def test_anyone_searches_filters_and_opens_a_policy(live_server, browser, demo_city, shots):
-    policy = Policy.objects.filter(status=Policy.Status.PUBLISHED).order_by("id").first()
+    # Browsing lists policies open for application unless asked otherwise: take one that is open.
+    open_now = window_q(Window.OPEN, timezone.localdate())
+    policy = Policy.objects.filter(open_now, status=Policy.Status.PUBLISHED).order_by("id").first()
     word = policy.title[2:6]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/")
@@ -88,8 +90,8 @@ def test_anyone_searches_filters_and_opens_a_policy(live_server, browser, demo_c
     assert page.locator(".policy-list li").count() >= 1
     page.get_by_label("排序").select_option("deadline")
     page.locator("details", has_text="更多筛选").locator("summary").click()
-    page.get_by_label("层级").select_option(policy.level)
-    page.get_by_role("button", name="查询").click()
+    page.get_by_label(policy.get_level_display(), exact=True).check()
+    page.get_by_role("button", name="应用筛选").click()
     assert page.get_by_label("排序").input_value() == "deadline"
     shots(page, "search")
     page.get_by_role("link", name=policy.title).first.click()

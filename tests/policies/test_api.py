@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.models import Region
 from policies.models import Department, Policy, PolicyLabel
 from tests.factories import PolicyFactory
 
@@ -66,6 +67,30 @@ def test_staff_see_drafts_when_filtering_by_status(client, editor, catalogue):
 )
 def test_filters(client, catalogue, params, expected):
     assert ids(client.get("/api/policies/", params)) == {catalogue[k].pk for k in expected}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"label": "高层次人才引进"}, {"national_closed"}),
+        ({"label_category": "数字化转型"}, {"city_open"}),
+        ({"department": "工业和信息化部"}, {"national_closed"}),
+        ({"region": "新吴区"}, {"xinwu"}),
+        ({"window": "open"}, {"city_open", "xinwu"}),
+        ({"window": "closed"}, {"national_closed"}),
+        ({"q": "高企"}, {"xinwu"}),
+    ],
+)
+def test_filters_take_names_as_well_as_codes(client, catalogue, params, expected):
+    catalogue["xinwu"] = PolicyFactory(
+        status="published", level="district", region=Region.objects.get(code="320214"), title="新吴区高新技术企业培育"
+    )
+    assert ids(client.get("/api/policies/", params)) == {catalogue[k].pk for k in expected}
+
+
+def test_sorting_puts_open_policies_before_closed_ones(client, catalogue):
+    rows = client.get("/api/policies/", {"sort": "deadline"}).json()["results"]
+    assert [row["id"] for row in rows] == [catalogue["city_open"].pk, catalogue["national_closed"].pk]
 
 
 def test_detail_has_the_application_guide(client, catalogue):
