@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from policies.scope import scope_for
 from portal.models import PolicyRating, TagCorrection
 from portal.services.corrections import correction_review
 from portal.services.feedback import rating_follow_up
@@ -28,6 +29,11 @@ class PolicyRatingAdmin(admin.ModelAdmin):
     search_fields = ["policy__title", "enterprise__name", "comment"]
     readonly_fields = ["enterprise", "policy", "rating", "comment", "created_at", "handled_by", "handled_at"]
     fields = ["enterprise", "policy", "rating", "comment", "created_at", "status", "reply", "handled_by", "handled_at"]
+
+    def get_queryset(self, request):
+        # District staff: ratings from their district's firms; department staff: ratings of their policies.
+        scope = scope_for(request.user)
+        return super().get_queryset(request).filter(scope.enterprise_q("enterprise__"), scope.policy_q("policy__"))
 
     @admin.display(description="意见")
     def short_comment(self, obj: PolicyRating) -> str:
@@ -69,6 +75,13 @@ class TagCorrectionAdmin(admin.ModelAdmin):
     list_select_related = ["enterprise", "tag"]
     search_fields = ["enterprise__name", "enterprise__uscc", "tag__name"]
     readonly_fields = ["enterprise", "tag", "action", "reason", "created_at", "status", "reviewed_by", "reviewed_at"]
+
+    def get_queryset(self, request):
+        # A correction concerns a firm's tags, not a policy: it belongs to the firm's district. Department
+        # staff who are not a district's have none to review.
+        scope = scope_for(request.user)
+        queryset = super().get_queryset(request).filter(scope.enterprise_q("enterprise__"))
+        return queryset.none() if scope.department_id is not None and scope.region_id is None else queryset
 
     def get_fields(self, request, obj=None):
         fields = ["enterprise", "tag", "action", "reason", "created_at", "status"]

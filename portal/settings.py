@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "enterprises",
     "matching",
     "notifications",
+    "portal.analytics",
 ]
 if DEV_TOOLS:
     INSTALLED_APPS.append("portal.dev")
@@ -157,6 +158,7 @@ CELERY_TASK_ROUTES = {
     "policies.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
+    "portal.analytics.tasks.*": {"queue": "maintenance"},
 }
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -176,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
     },
+    # The dashboard's rollups: pushes every 30 s (those due), so a new push shows within a minute.
+    "analytics-refresh-funnels": {"task": "portal.analytics.tasks.refresh_funnels", "schedule": 30.0},
 }
 
 # --- Auth, i18n -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/", include("policies.urls")),
     path("api/", include("enterprises.urls")),
     path("api/", include("matching.urls")),
+    path("api/", include("portal.analytics.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

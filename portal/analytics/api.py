@@ -1,0 +1,91 @@
+"""Analytics API for staff: the push funnel, policy coverage and the overdue queue items, each within the
+caller's staff scope (a district account asking for another district is refused with 403)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from policies.models import Level
+from policies.scope import scope_for
+from portal.analytics.selectors import funnel
+
+
+class IsStaff(permissions.BasePermission):
+    message = "只有工作人员可以查看数据看板。"
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class FunnelQuery(serializers.Serializer):
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="推送批次 id")
+    policy = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="政策 id")
+    department = serializers.CharField(required=False, max_length=40, help_text="发文部门编码，如 WX-IIT")
+    region = serializers.CharField(required=False, max_length=12, help_text="区划代码，如 320214")
+    level = serializers.ChoiceField(required=False, choices=Level.choices, help_text="政策层级")
+    since = serializers.DateField(required=False, help_text="推送日期起（含）")
+    until = serializers.DateField(required=False, help_text="推送日期止（含）")
+
+
+class StageSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="qualified / sent / delivered / opened / interested / applied …")
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="到达该环节的企业数（去重）")
+    rate = serializers.FloatField(allow_null=True, help_text="相对上一环节的转化率")
+    of_qualified = serializers.FloatField(allow_null=True, help_text="相对符合条件企业的比例")
+
+
+class BreakdownSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class RegionBreakdownSerializer(BreakdownSerializer):
+    region = serializers.CharField()
+
+
+class SizeBreakdownSerializer(BreakdownSerializer):
+    size = serializers.CharField()
+
+
+class DaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class FunnelSerializer(serializers.Serializer):
+    stages = StageSerializer(many=True)
+    pushes = serializers.IntegerField(help_text="涉及的推送批次数")
+    by_region = RegionBreakdownSerializer(many=True)
+    by_size = SizeBreakdownSerializer(many=True, help_text="按短信计（同一企业在多个批次中分别计数）")
+    daily = DaySerializer(many=True, help_text="每日新增，按批次计")
+    open_by_hour = serializers.ListField(child=serializers.IntegerField(), help_text="发送后第 n 小时首次打开数")
+
+
+def checked(serializer_class, data) -> dict:
+    payload = serializer_class(data=data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data
+
+
+class FunnelView(APIView):
+    """Qualifying firms → SMS sent → delivered → link opened → 感兴趣 → 已申报 (→ 兑现 stages when they exist):
+    distinct firms at each stage, each stage a subset of the one before."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=[FunnelQuery], responses=FunnelSerializer)
+    def get(self, request):
+        query = checked(FunnelQuery, request.query_params)
+        scope = scope_for(request.user)
+        try:
+            filters = funnel.funnel_filter_check(scope=scope, **query)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        return Response(funnel.funnel_for(scope=scope, filters=filters))
