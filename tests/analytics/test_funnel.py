@@ -3,38 +3,27 @@ a subset of the one before, and the funnel API answers within the staff scope.""
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.models import Region
 from enterprises.models import Enterprise
 from matching.index import reset_index
-from notifications.models import Campaign, Message, SmsTemplate
-from policies.models import Department, Policy, StaffScope
+from notifications.models import Message
+from policies.models import Department, Policy
 from policies.scope import CITY
 from portal.analytics.models import FunnelCell
 from portal.analytics.selectors.funnel import FunnelFilter, funnel_for
 from portal.analytics.services.funnel import funnel_campaign_refresh, funnel_refresh_due
 from portal.analytics.stages import stage_keys
 from portal.models import PolicyReaction
-from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+from tests.analytics.conftest import LIANGXI, XINWU, build, staff_client
 
 pytestmark = pytest.mark.django_db
-NOW = timezone.now()
-XINWU, LIANGXI = "320214", "320213"
 S = Message.Status
 STATUSES = [S.CREATED, S.SENDING, S.SENT, S.DELIVERED, S.PERMANENT_FAILURE, S.CANCELLED]
-RULES = [
-    {"all": []},
-    {"all": [{"field": "region", "op": "in", "value": [XINWU]}]},
-    {"all": [{"field": "region", "op": "in", "value": [LIANGXI, XINWU]}]},
-]
 BASE = {S.SENT: 1, S.DELIVERED: 2}
 
 
@@ -98,37 +87,6 @@ message = st.fixed_dictionaries({
 reaction = st.tuples(st.integers(0, 7), st.integers(0, 2), st.sampled_from(PolicyReaction.Kind.values),
                      st.sampled_from([-2, 1, 30]))  # fmt: skip
 campaign = st.tuples(st.sets(st.integers(0, 2), min_size=1), st.dictionaries(st.integers(0, 7), message))
-
-
-def build(firms, rules, campaigns, reactions):
-    regions = {code: Region.objects.get(code=code) for code in (XINWU, LIANGXI)}
-    made = [EnterpriseFactory(region=regions.get(f["region"]), size_class=f["size"]) for f in firms]
-    policies = [PolicyFactory(status=Policy.Status.PUBLISHED, audience_rule=RULES[r]) for r in rules]
-    template = SmsTemplate.objects.create(name="政策包", code="SMS_F", body="{link}")
-    pushes = []
-    for n, (chosen, messages) in enumerate(campaigns):
-        push = Campaign.objects.create(name=f"第{n}批", template=template, status=Campaign.Status.COMPLETED,
-                                       launched_at=NOW, planned_at=NOW)  # fmt: skip
-        push.policies.set([policies[i] for i in chosen])
-        for i, m in messages.items():
-            if i >= len(made):
-                continue
-            opened = m["opened"] and m["status"] in (S.SENT, S.DELIVERED)
-            Message.objects.create(
-                campaign=push, enterprise=made[i], mobile="13812345678", length=60, segments=1,
-                policy_ids=[policies[p].pk for p in m["policies"]], status=m["status"], created_at=NOW,
-                sent_at=NOW if m["status"] != S.CREATED else None,
-                delivered_at=NOW if m["delivered"] and m["status"] == S.DELIVERED else None,
-                first_opened_at=NOW + datetime.timedelta(hours=3) if opened else None,
-            )  # fmt: skip
-        pushes.append(push)
-    for i, p, kind, minutes in reactions:
-        if i < len(made):
-            PolicyReaction.objects.update_or_create(
-                enterprise=made[i], policy=policies[p],
-                defaults={"kind": kind, "updated_at": NOW + datetime.timedelta(minutes=minutes)},
-            )  # fmt: skip
-    return made, policies, pushes, regions
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -208,33 +166,6 @@ def test_the_due_round_rolls_up_new_pushes_and_then_leaves_them_until_stale(fres
 
 
 # --- the API and the staff scope --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def two_districts(fresh_matching):
-    made, policies, pushes, regions = build(
-        [{"region": XINWU, "size": "small"}, {"region": LIANGXI, "size": "small"}, {"region": LIANGXI, "size": ""}],
-        [0, 0, 0],
-        [({0, 1}, {0: {"status": S.DELIVERED, "delivered": True, "opened": True, "policies": {0}},
-                   1: {"status": S.DELIVERED, "delivered": True, "opened": False, "policies": {0, 1}},
-                   2: {"status": S.SENT, "delivered": False, "opened": False, "policies": {1}}})],
-        [],
-    )  # fmt: skip
-    funnel_campaign_refresh(campaign_id=pushes[0].pk)
-    return made, policies, pushes[0], regions
-
-
-def staff_client(*, region: str | None = None, department: str | None = None) -> Client:
-    user = UserFactory()
-    if region or department:
-        StaffScope.objects.create(
-            user=user,
-            region=Region.objects.get(code=region) if region else None,
-            department=Department.objects.get(code=department) if department else None,
-        )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_funnel_api_gives_distinct_firms_per_stage(two_districts):

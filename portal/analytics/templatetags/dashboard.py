@@ -1,0 +1,41 @@
+"""How the dashboard shows a table cell or a figure: thousands separators, percentages, a dash for none."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import template
+
+from portal.analytics.exports import Percent
+
+register = template.Library()
+
+
+@register.filter
+def cell(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, Percent):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+@register.filter
+def percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@register.inclusion_tag("admin/analytics/_table.html")
+def dash_table(tables: dict, name: str, limit: int = 50):
+    """One of the page's tables (``tables[name]`` is (Table, export URL)), at most ``limit`` rows shown."""
+    table, url = tables[name]
+    rows = list(table.rows)
+    return {"table": table, "url": url, "rows": rows[:limit], "more": len(rows) > limit, "id": f"table-{name}"}
