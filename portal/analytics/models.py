@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -37,10 +38,10 @@ class FunnelCell(models.Model):
         verbose_name = "推送漏斗汇总"
         verbose_name_plural = "推送漏斗汇总"
         constraints = [
+            # NULLs as 0 (not NULLS NOT DISTINCT: Django's system check would ask the server for its version,
+            # and the checks must run before any database is reachable).
             models.UniqueConstraint(
-                fields=["campaign_id", "policy_id", "region_id", "stage"],
-                name="funnel_cell_unique",
-                nulls_distinct=False,
+                "campaign_id", Coalesce("policy_id", 0), Coalesce("region_id", 0), "stage", name="funnel_cell_unique"
             )
         ]
         indexes = [
@@ -82,9 +83,7 @@ class CoverageCell(models.Model):
         verbose_name = "政策覆盖汇总"
         verbose_name_plural = "政策覆盖汇总"
         constraints = [
-            models.UniqueConstraint(
-                fields=["policy_id", "region_id"], name="coverage_cell_unique", nulls_distinct=False
-            )
+            models.UniqueConstraint(Coalesce("policy_id", 0), Coalesce("region_id", 0), name="coverage_cell_unique")
         ]
 
     def __str__(self) -> str:
@@ -126,9 +125,7 @@ class Digest(models.Model):
         verbose_name_plural = "督办日报"
         ordering = ["-day", "-red", "-yellow"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "department", "region"], name="digest_one_a_day", nulls_distinct=False
-            )
+            models.UniqueConstraint("day", Coalesce("department", 0), Coalesce("region", 0), name="digest_one_a_day")
         ]
 
     def __str__(self) -> str:
