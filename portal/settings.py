@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The dashboard's rollups: pushes every 30 s (those due), so a new push shows within a minute.
     "analytics-refresh-funnels": {"task": "portal.analytics.tasks.refresh_funnels", "schedule": 30.0},
+    "analytics-supervision-digest": {
+        "task": "portal.analytics.tasks.send_digests",
+        "schedule": crontab(hour=8, minute=30),
+    },
 }
 
 # --- Auth, i18n -------------------------------------------------------------------------------
@@ -275,6 +279,18 @@ if not SMS_WEBHOOK_SECRET:
     if SMS_BACKEND in {"aliyun", "tencent"} and not DEBUG:
         raise ImproperlyConfigured("SMS_WEBHOOK_SECRET 未设置：真实短信通道的回执与上行回调地址需要一个随机密钥。")
     SMS_WEBHOOK_SECRET = "dev-webhook-secret"
+
+# --- Supervision (督办) ---------------------------------------------------------------------------
+# Working days on the Chinese calendar to answer each queue's items (core/workdays.py); the queues' admin
+# lists and the dashboard's lights read the same setting.
+QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5}
+# The daily digest (portal/analytics) also goes by SMS to staff whose scope has a mobile, once a template for
+# it is registered with the vendor; without one it is shown in the admin only.
+QUEUE_DIGEST_SMS_TEMPLATE = env("QUEUE_DIGEST_SMS_TEMPLATE", default="")
+QUEUE_DIGEST_SMS_TEMPLATE_BODY = env(
+    "QUEUE_DIGEST_SMS_TEMPLATE_BODY",
+    default="{责任单位}今日督办：待办{待办}件，其中超期{超期}件、临期{临期}件，请登录惠企直达管理后台处理。",
+)
 
 LOGGING = {
     "version": 1,

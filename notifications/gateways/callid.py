@@ -6,6 +6,7 @@ echoes in its receipts (Aliyun ``out_id``, Tencent ``ext``) and in its send-deta
     <campaign id, hex>-<nonce>-<block>     a push's call; block: the first id of the block of message ids
                                            the call carries (at most BLOCK_SPAN ids), how receipts find them
     login-<code id>                        a sign-in code's call (its receipts change no message)
+    digest-<digest id>                     a staff supervision digest's call (the same)
 
 An adapter that splits a call (Aliyun resending a refused batch number by number, Tencent one request per
 distinct parameters) sends part n as ``<call id>.<n>``; echoes are matched on the call id without the part.
@@ -60,6 +61,11 @@ def push_call_sql(block_sql: str) -> str:
 
 def login_call_id(*, code_id: int) -> str:
     return f"login-{code_id}"
+
+
+def digest_call_id(*, digest_id: int) -> str:
+    """A staff supervision digest's call (its receipts change no message)."""
+    return f"digest-{digest_id}"
 
 
 def part(call_id: str, n: int) -> str:

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from policies.models import Level
 from policies.scope import scope_for
-from portal.analytics.selectors import funnel
+from portal.analytics.queues import QUEUE_KINDS
+from portal.analytics.selectors import funnel, supervision
 
 
 class IsStaff(permissions.BasePermission):
@@ -89,3 +90,51 @@ class FunnelView(APIView):
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         return Response(funnel.funnel_for(scope=scope, filters=filters))
+
+
+class OverdueQuery(serializers.Serializer):
+    light = serializers.ChoiceField(required=False, choices=[("red", "超期"), ("yellow", "临期"), ("green", "正常")])
+    kind = serializers.CharField(required=False, max_length=40, help_text="rating_bad / rating / correction …")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    created_on = serializers.DateField()
+    deadline = serializers.DateField(help_text="按工作日计算的办理期限（含法定节假日与调休）")
+    light = serializers.ChoiceField(choices=["green", "yellow", "red"])
+    light_label = serializers.CharField()
+    owner = serializers.CharField(help_text="责任部门；标签纠错为企业所在区县")
+    department = serializers.CharField()
+    region = serializers.CharField()
+    url = serializers.CharField(help_text="管理后台的办理页面")
+
+
+class OverdueSerializer(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="各灯色待办数")
+    total = serializers.IntegerField()
+    items = QueueItemSerializer(many=True)
+
+
+class OverdueView(APIView):
+    """Open items of every staff queue (好差评 to reply, 纠错 to review, and kinds other apps add), each with its
+    working-day deadline, light and owner; the most urgent first."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(parameters=[OverdueQuery], responses=OverdueSerializer)
+    def get(self, request):
+        query = checked(OverdueQuery, request.query_params)
+        if query.get("kind") and query["kind"] not in {k.key for k in QUEUE_KINDS}:
+            raise ValidationError({"kind": [f"未知的待办类型，可选：{'、'.join(k.key for k in QUEUE_KINDS)}。"]})
+        every = supervision.open_items(scope=scope_for(request.user), kind=query.get("kind"))
+        counts = {"red": 0, "yellow": 0, "green": 0}
+        for _, light in every:
+            counts[str(light)] += 1
+        items = [(item, light) for item, light in every if not query.get("light") or light == query["light"]]
+        shown = [supervision.item_as_dict(item, light) for item, light in items[: query["limit"]]]
+        body = {"counts": counts, "total": len(items), "items": shown}
+        return Response(OverdueSerializer(body).data)

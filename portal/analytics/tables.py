@@ -9,6 +9,7 @@ from collections.abc import Callable
 from policies.scope import Scope
 from portal.analytics import stages as funnel_stages
 from portal.analytics.exports import Percent, Table
+from portal.analytics.selectors import supervision
 from portal.analytics.selectors.funnel import FunnelFilter, funnel_for
 
 
@@ -55,12 +56,49 @@ def funnel_tables(funnel: dict) -> dict[str, Table]:
     return tables
 
 
+def supervision_tables(scope: Scope) -> dict[str, Table]:
+    items = supervision.open_items(scope=scope)
+    summary = supervision.lights_summary(scope=scope)
+    return {
+        "supervision-overdue": Table(
+            "待办督办",
+            ["灯色", "类型", "事项", "收到日期", "办理期限", "责任单位", "区县"],
+            [
+                (
+                    supervision.LIGHT_LABELS[light],
+                    item.kind_label,
+                    item.title,
+                    item.created_on,
+                    item.deadline,
+                    item.owner,
+                    item.region or "—",
+                )
+                for item, light in items
+            ],
+        ),  # fmt: skip
+        "supervision-kinds": Table(
+            "各类待办",
+            ["类型", "待办", "超期", "临期", "正常"],
+            [(k["label"], k["open"], k["red"], k["yellow"], k["green"]) for k in summary["kinds"]],
+        ),
+        "supervision-ranking": Table(
+            f"按期办结排名（近{supervision.RANKING_DAYS}天）",
+            ["责任单位", "已到期", "按期办结", "按期率", "当前超期", "当前临期"],
+            [
+                (r["owner"], r["due"], r["on_time"], _percent(r["rate"]), r["red"], r["yellow"])
+                for r in supervision.owner_ranking(scope=scope)
+            ],
+        ),  # fmt: skip
+    }
+
+
 def _percent(value: float | None) -> Percent | None:
     return None if value is None else Percent(value)
 
 
 SECTIONS: dict[str, Callable[[Scope, FunnelFilter], dict[str, Table]]] = {
     "funnel": lambda scope, filters: funnel_tables(funnel_for(scope=scope, filters=filters)),
+    "supervision": lambda scope, filters: supervision_tables(scope),
 }
 
 

@@ -7,6 +7,7 @@ from portal.analytics import api, views
 
 api_patterns = [
     path("analytics/funnel/", api.FunnelView.as_view(), name="analytics-funnel"),
+    path("analytics/overdue/", api.OverdueView.as_view(), name="analytics-overdue"),
 ]
 
 page_patterns = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -20,7 +21,8 @@ from portal.analytics import stages as funnel_stages
 from portal.analytics.exports import xlsx_response
 from portal.analytics.selectors import funnel as funnel_selectors
 from portal.analytics.selectors.headline import headline_for
-from portal.analytics.tables import funnel_tables, section_of, section_tables
+from portal.analytics.selectors.supervision import lights_summary
+from portal.analytics.tables import funnel_tables, section_of, section_tables, supervision_tables
 
 DEFAULT_DAYS = 90  # the funnel's default period: pushes of the last 90 days
 
@@ -59,7 +61,7 @@ def dashboard(request):
     form, filters, problems = _filters(request, scope)  # another district's data: PermissionDenied (403)
     funnel = funnel_selectors.funnel_for(scope=scope, filters=filters)
     query = request.GET.urlencode()
-    tables = funnel_tables(funnel)
+    tables = {**funnel_tables(funnel), **supervision_tables(scope)}
     labels = funnel_stages.stage_labels()
     charts = {
         "funnel": [{"name": s["label"], "value": s["count"]} for s in funnel["stages"]],
@@ -85,6 +87,7 @@ def dashboard(request):
         "title": "数据看板",
         "scope_label": _scope_label(scope),
         "headline": headline_for(scope=scope),
+        "lights": lights_summary(scope=scope),
         "funnel": funnel,
         "form": form,
         "problems": problems,
@@ -92,6 +95,7 @@ def dashboard(request):
         "tables": {name: (table, _export_url(name, query)) for name, table in tables.items()},
         "charts": charts,
         "is_district": scope.region_id is not None,
+        "deadlines": settings.QUEUE_DEADLINES,
     }
     return TemplateResponse(request, "admin/analytics/dashboard.html", context)
 

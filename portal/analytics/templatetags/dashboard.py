@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime
 
 from django import template
+from django.utils.html import format_html
 
+from core.workdays import LIGHT_LABELS
 from portal.analytics.exports import Percent
 
 register = template.Library()
+LIGHT_CLASSES = {label: str(light) for light, label in LIGHT_LABELS.items()}
 
 
 @register.filter
@@ -25,6 +28,8 @@ def cell(value) -> str:
         return f"{value:,.2f}"
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if value in LIGHT_CLASSES:  # a supervision light: shown as its colour
+        return format_html('<span class="light light-{}">{}</span>', LIGHT_CLASSES[value], value)
     return str(value)
 
 
