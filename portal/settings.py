@@ -180,6 +180,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The dashboard's rollups: pushes every 30 s (those due), so a new push shows within a minute.
     "analytics-refresh-funnels": {"task": "portal.analytics.tasks.refresh_funnels", "schedule": 30.0},
+    "analytics-refresh-coverage": {"task": "portal.analytics.tasks.refresh_coverage", "schedule": 600.0},
+    "analytics-refresh-register": {"task": "portal.analytics.tasks.refresh_register", "schedule": 900.0},
     "analytics-supervision-digest": {
         "task": "portal.analytics.tasks.send_digests",
         "schedule": crontab(hour=8, minute=30),

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from policies.models import Level
 from policies.scope import scope_for
 from portal.analytics.queues import QUEUE_KINDS
-from portal.analytics.selectors import funnel, supervision
+from portal.analytics.selectors import coverage, funnel, supervision
 
 
 class IsStaff(permissions.BasePermission):
@@ -138,3 +138,38 @@ class OverdueView(APIView):
         shown = [supervision.item_as_dict(item, light) for item, light in items[: query["limit"]]]
         body = {"counts": counts, "total": len(items), "items": shown}
         return Response(OverdueSerializer(body).data)
+
+
+class PolicyCoverageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    level = serializers.CharField()
+    audience = serializers.IntegerField(help_text="符合条件的企业数")
+    unknown = serializers.IntegerField(help_text="数据缺失、无法判断的企业数")
+    missing = serializers.DictField(
+        child=serializers.IntegerField(), help_text="{字段: 因缺失该字段而无法判断的企业数}"
+    )
+    share = serializers.FloatField(allow_null=True, help_text="占本范围企业的比例")
+
+
+class CoverageSerializer(serializers.Serializer):
+    on = serializers.DateField(help_text="计算日期")
+    firms = serializers.IntegerField(help_text="本范围企业数")
+    policies = PolicyCoverageSerializer(many=True)
+    no_open_policy = serializers.IntegerField(help_text="没有任何在办政策覆盖的企业数")
+    no_open_policy_by_region = serializers.DictField(child=serializers.IntegerField(), help_text="{区划代码: 企业数}")
+
+
+class CoverageView(APIView):
+    """Per open policy its audience, the firms it cannot decide for (数据缺失) and the missing fields behind them,
+    and the firms no open policy reaches; within the caller's scope."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=CoverageSerializer)
+    def get(self, request):
+        found = coverage.coverage_for(scope=scope_for(request.user))
+        codes = coverage.region_codes()
+        by_region = {codes.get(r, ""): n for r, n in found["no_open_policy_by_region"].items()}
+        body = {**found, "no_open_policy_by_region": by_region}
+        return Response(CoverageSerializer(body).data)
