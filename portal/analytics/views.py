@@ -132,9 +132,9 @@ def _matrix_chart(coverage: dict, scope) -> dict:
     top = max((c[2] for c in cells), default=0)
     return {"id": "chart-matrix", "option": {
         "tooltip": {"position": "top"},
-        "grid": {"left": 150, "right": 16, "top": 8, "bottom": 70},
+        "grid": {"left": 190, "right": 16, "top": 8, "bottom": 96},
         "xAxis": {"type": "category", "data": [names.get(r, "") for r in regions], "axisLabel": {"rotate": 30}},
-        "yAxis": {"type": "category", "inverse": True, "axisLabel": {"width": 140, "overflow": "truncate"},
+        "yAxis": {"type": "category", "inverse": True, "axisLabel": {"width": 180, "overflow": "truncate"},
                   "data": [p["title"] for p in policies]},
         "visualMap": {"min": 0, "max": top or 1, "calculable": True, "orient": "horizontal", "left": "center",
                       "bottom": 0, "inRange": {"color": ["#f1f6fb", "#1f5fa8"]}},

@@ -25,7 +25,8 @@
       tooltip: { trigger: "item", formatter: "{b}：{c} 家" },
       series: [{
         type: "funnel", left: "5%", width: "90%", top: 10, bottom: 10, minSize: "8%", sort: "none", gap: 2,
-        label: { show: true, position: "inside", formatter: "{b} {c}" }, data: funnel
+        label: { show: true, position: "inside", formatter: "{b} {c}", color: "#fff", fontWeight: "bold",
+                 textBorderColor: "rgba(0,0,0,0.35)", textBorderWidth: 2 }, data: funnel
       }]
     } : empty("所选范围内暂无推送"));
 
@@ -34,7 +35,7 @@
       tooltip: { trigger: "axis" }, legend: { type: "scroll", bottom: 0 },
       grid: { left: 48, right: 16, top: 16, bottom: 56 },
       xAxis: { type: "category", data: daily.days }, yAxis: { type: "value", name: "企业数" },
-      series: daily.series.map(function (s) { return { name: s.name, type: "line", smooth: true, symbolSize: 4, data: s.data }; })
+      series: daily.series.map(function (s) { return { name: s.name, type: "line", showSymbol: false, data: s.data }; })
     } : empty());
 
     var hours = data.hours || [];

@@ -194,7 +194,12 @@ def _daily(cells, keys: list[str]) -> list[dict]:
     for stage, series in cells.exclude(stage=funnel_stages.QUALIFIED).values_list("stage", "daily"):
         for day, n in series.items():
             days[day][stage] += n
-    return [{"day": day, "counts": days[day]} for day in sorted(days)]
+    if not days:
+        return []
+    # Every day from the first to the last, quiet ones as zeros, so a chart's axis is the calendar.
+    first, last = datetime.date.fromisoformat(min(days)), datetime.date.fromisoformat(max(days))
+    calendar = [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    return [{"day": day, "counts": days[day]} for day in calendar]
 
 
 def _by_hour(cells) -> list[int]:

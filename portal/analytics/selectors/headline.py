@@ -44,8 +44,10 @@ def headline_for(*, scope: Scope, today: datetime.date | None = None) -> dict:
             filter=window_q(Window.OPEN, today) & Q(apply_end__lte=today + datetime.timedelta(days=CLOSING_DAYS)),
         ),
     )
-    month = funnel_for(scope=scope, filters=FunnelFilter(region_id=scope.region_id, since=today.replace(day=1)))
-    counts = {s["key"]: s["count"] for s in month["stages"]}
+    month_start = today.replace(day=1)
+    last_start = (month_start - datetime.timedelta(days=1)).replace(day=1)
+    month = _pushes(scope, month_start, None)
+    last_month = _pushes(scope, last_start, month_start - datetime.timedelta(days=1))
     ratings = PolicyRating.objects.filter(scope.enterprise_q("enterprise__"), scope.policy_q("policy__")).aggregate(
         total=Count("pk"),
         good=Count("pk", filter=Q(rating=PolicyRating.Rating.GOOD)),
@@ -54,10 +56,17 @@ def headline_for(*, scope: Scope, today: datetime.date | None = None) -> dict:
     return {
         "register": register,
         "policies": {**policies, "closing_days": CLOSING_DAYS},
-        "month": {"since": today.replace(day=1), "pushes": month["pushes"], **counts},
+        "month": month,
+        "last_month": last_month,
         "ratings": {**ratings, "satisfaction": _share(ratings["good"], ratings["total"])},
         "register_computed_at": register_snapshot().computed_at,
     }
+
+
+def _pushes(scope: Scope, since: datetime.date, until: datetime.date | None) -> dict:
+    """Distinct firms per stage over the pushes of a period, and how many pushes."""
+    funnel = funnel_for(scope=scope, filters=FunnelFilter(region_id=scope.region_id, since=since, until=until))
+    return {"since": since, "pushes": funnel["pushes"], **{s["key"]: s["count"] for s in funnel["stages"]}}
 
 
 def _share(part: int, whole: int) -> float | None:

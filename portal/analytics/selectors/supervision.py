@@ -72,7 +72,7 @@ def owner_ranking(*, scope: Scope, today: datetime.date | None = None, days: int
             row["on_time"] += bool(item.on_time)
     ranking = [{"owner": owner, **row, "rate": round(row["on_time"] / row["due"], 4) if row["due"] else None}
                for owner, row in rows.items()]  # fmt: skip
-    return sorted(ranking, key=lambda r: (-(r["rate"] if r["rate"] is not None else 2), -r["due"], r["owner"]))
+    return sorted(ranking, key=lambda r: (r["rate"] is None, -(r["rate"] or 0), -r["due"], r["owner"]))
 
 
 def item_as_dict(item: QueueItem, light: Light) -> dict:

@@ -34,6 +34,11 @@ def cell(value) -> str:
 
 
 @register.filter
+def is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)  # percentages are floats too
+
+
+@register.filter
 def percent(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -43,4 +48,7 @@ def dash_table(tables: dict, name: str, limit: int = 50):
     """One of the page's tables (``tables[name]`` is (Table, export URL)), at most ``limit`` rows shown."""
     table, url = tables[name]
     rows = list(table.rows)
-    return {"table": table, "url": url, "rows": rows[:limit], "more": len(rows) > limit, "id": f"table-{name}"}
+    numeric = [is_number(v) or isinstance(v, Percent) for v in rows[0]] if rows else [False] * len(table.header)
+    header = list(zip(table.header, numeric, strict=False))
+    return {"table": table, "header": header, "url": url, "rows": rows[:limit], "more": len(rows) > limit,
+            "id": f"table-{name}"}  # fmt: skip
