@@ -1,9 +1,9 @@
 """Rollups the dashboard and the analytics API read, so no page load counts the message table.
 
-- ``FunnelCell``: one push × one policy (or the push as a whole) × one district × one funnel stage: the
-  firms that reached that stage as a roaring bitmap, their number, a daily series, a split by firm size
-  and, for openings, the hours after sending. Districts are disjoint, so counts add up across them; across
-  pushes or policies a firm may repeat, and the bitmaps give the distinct count. Rewritten per push by
+- ``FunnelCell``: one push × one policy (or the push as a whole) × one funnel stage: the firms that reached
+  that stage as a roaring bitmap and their number, and per district a daily series, a split by firm size
+  and, for openings, the hours after sending. Across pushes or policies a firm may repeat: uniting the
+  bitmaps gives the distinct count, and ``RegionFirms`` splits it by district. Rewritten per push by
   ``services.funnel.funnel_campaign_refresh``.
 - ``CampaignRollup``: when each push was last rolled up, what it cost, and which policies it named.
 - ``CoverageCell``: per open policy × district its audience and the firms for which the rule is unknown
@@ -21,28 +21,26 @@ from django.utils import timezone
 
 
 class FunnelCell(models.Model):
-    # Keys without database constraints: rows are rewritten a push at a time, and pushes, policies and
-    # districts are read back by id only. A deleted push's cells go with its rollup (services).
+    # Keys without database constraints: rows are rewritten a push at a time, and pushes and policies are read
+    # back by id only. A deleted push's cells go with its rollup (services).
     campaign_id = models.BigIntegerField("推送批次")
     pushed_on = models.DateField("推送日期")
     policy_id = models.BigIntegerField("政策", null=True, blank=True, help_text="为空表示整个批次。")
-    region_id = models.BigIntegerField("区县", null=True, blank=True, help_text="为空表示企业无所属区县。")
     stage = models.CharField("环节", max_length=20)
     firms = models.PositiveIntegerField("企业数")
     ids = models.BinaryField("企业集合（roaring bitmap）")
-    daily = models.JSONField("每日新增", default=dict, help_text="{日期: 当日到达该环节的企业数}")
-    by_size = models.JSONField("按企业规模", default=dict)
-    by_hour = ArrayField(models.PositiveIntegerField(), verbose_name="发送后每小时首次打开", default=list, blank=True)
+    # Message-level breakdowns by the firm's district at roll-up time ("" for none): {区县 id: …}.
+    daily = models.JSONField("每日新增", default=dict, help_text="{区县: {日期: 当日到达该环节的企业数}}")
+    by_size = models.JSONField("按企业规模", default=dict, help_text="{区县: {规模: 企业数}}")
+    by_hour = models.JSONField("发送后每小时首次打开", default=dict, help_text="{区县: [第 0…72 小时的首次打开数]}")
 
     class Meta:
         verbose_name = "推送漏斗汇总"
         verbose_name_plural = "推送漏斗汇总"
         constraints = [
-            # NULLs as 0 (not NULLS NOT DISTINCT: Django's system check would ask the server for its version,
+            # NULL as 0 (not NULLS NOT DISTINCT: Django's system check would ask the server for its version,
             # and the checks must run before any database is reachable).
-            models.UniqueConstraint(
-                "campaign_id", Coalesce("policy_id", 0), Coalesce("region_id", 0), "stage", name="funnel_cell_unique"
-            )
+            models.UniqueConstraint("campaign_id", Coalesce("policy_id", 0), "stage", name="funnel_cell_unique")
         ]
         indexes = [
             models.Index(fields=["pushed_on", "campaign_id"], name="funnel_cell_pushed"),
@@ -50,7 +48,25 @@ class FunnelCell(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id}/{self.policy_id or '*'}/{self.region_id or '-'}/{self.stage}"
+        return f"{self.campaign_id}/{self.policy_id or '*'}/{self.stage}"
+
+
+class RegionFirms(models.Model):
+    """The firms of each district as a bitmap (the row without a district: firms without one), rewritten with
+    the register snapshot; the funnel splits its firm sets by district with it."""
+
+    region_id = models.BigIntegerField("区县", null=True, blank=True)
+    firms = models.PositiveIntegerField("企业数")
+    ids = models.BinaryField("企业集合（roaring bitmap）")
+    computed_at = models.DateTimeField("计算时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "区县企业集合"
+        verbose_name_plural = "区县企业集合"
+        constraints = [models.UniqueConstraint(Coalesce("region_id", 0), name="region_firms_unique")]
+
+    def __str__(self) -> str:
+        return str(self.region_id or "-")
 
 
 class CampaignRollup(models.Model):

@@ -137,9 +137,8 @@ def test_a_firm_in_two_pushes_counts_once_and_stage_sets_are_nested(fresh_matchi
     assert got == {"qualified": 2, "sent": 2, "delivered": 1, "opened": 1, "interested": 1, "applied": 1}
     from pyroaring import BitMap
 
-    sets = {}
-    for cell in FunnelCell.objects.filter(campaign_id=pushes[1].pk, policy_id__isnull=True):
-        sets.setdefault(cell.stage, BitMap()).update(BitMap.deserialize(bytes(cell.ids)))
+    cells = FunnelCell.objects.filter(campaign_id=pushes[1].pk, policy_id__isnull=True)
+    sets = {cell.stage: BitMap.deserialize(bytes(cell.ids)) for cell in cells}
     keys = [k for k in stage_keys() if k in sets]
     assert all(sets[b] <= sets[a] for a, b in zip(keys, keys[1:], strict=False))
 

@@ -2,8 +2,8 @@
 and period, with the conversion at each step, a daily series, the split by district and firm size, and
 openings by hour after sending. Reads ``FunnelCell`` only; never the message table.
 
-A district's cells are disjoint from another's, so per district a single push's counts simply add up; where
-several pushes or policies meet in one district the cells' bitmaps are united, so a firm counts once.
+Each stage's firm sets of the chosen pushes and policies are united, so a firm counts once however many pushes
+or policies reached it, and split by district with each district's firm set (``RegionFirms``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from notifications.models import Campaign
 from policies.models import Department, Level, Policy
 from policies.scope import OUT_OF_SCOPE, Scope
 from portal.analytics import stages as funnel_stages
-from portal.analytics.models import CampaignRollup, FunnelCell
+from portal.analytics.models import CampaignRollup, FunnelCell, RegionFirms
 from portal.analytics.services.funnel import MAX_HOUR
+from portal.analytics.services.register import region_firms_refresh
 
 CACHE_SECONDS = 120  # answers are keyed by the rollups' state too, so a new rollup shows at once
 SIZE_LABELS = {**dict(Enterprise.Size.choices), "": "规模未知"}
@@ -113,12 +114,19 @@ def _cells(scope: Scope, filters: FunnelFilter):
         cells = cells.filter(pushed_on__gte=filters.since)
     if filters.until:
         cells = cells.filter(pushed_on__lte=filters.until)
-    if filters.region_id:
-        cells = cells.filter(region_id=filters.region_id)
     policy_ids = _policy_ids(scope, filters)
     if policy_ids is None:
         return cells.filter(policy_id__isnull=True)
     return cells.filter(policy_id__in=sorted(policy_ids))
+
+
+def region_sets() -> dict[int | None, BitMap]:
+    """Each district's firms (None: firms without one), as the last register snapshot saw them."""
+    rows = list(RegionFirms.objects.values_list("region_id", "ids"))
+    if not rows:
+        region_firms_refresh()
+        rows = list(RegionFirms.objects.values_list("region_id", "ids"))
+    return {region_id: BitMap.deserialize(bytes(ids)) for region_id, ids in rows}
 
 
 def funnel_for(*, scope: Scope, filters: FunnelFilter) -> dict:
@@ -134,22 +142,19 @@ def funnel_for(*, scope: Scope, filters: FunnelFilter) -> dict:
 def _funnel(scope: Scope, filters: FunnelFilter) -> dict:
     cells = _cells(scope, filters)
     keys, labels = funnel_stages.stage_keys(), funnel_stages.stage_labels()
-    groups = cells.values("stage", "region_id").annotate(n=Count("pk"))
-    shared = {(g["stage"], g["region_id"]) for g in groups if g["n"] > 1}
-    per_region: dict[int | None, dict[str, int]] = defaultdict(dict)
-    united: dict[tuple, BitMap] = defaultdict(BitMap)
+    united: dict[str, BitMap] = {k: BitMap() for k in keys}
     pushes = set()
-    fields = ["stage", "region_id", "firms", "campaign_id", *(["ids"] if shared else [])]
-    for row in cells.values_list(*fields):
-        stage, region_id, firms, campaign_id = row[:4]
+    for stage, campaign_id, ids in cells.values_list("stage", "campaign_id", "ids"):
         pushes.add(campaign_id)
-        if (stage, region_id) in shared:
-            united[(stage, region_id)] |= BitMap.deserialize(bytes(row[4]))
-        else:
-            per_region[region_id][stage] = firms
-    for (stage, region_id), firms in united.items():
-        per_region[region_id][stage] = len(firms)
-    totals = {k: sum(r.get(k, 0) for r in per_region.values()) for k in keys}
+        if stage in united:
+            united[stage] |= BitMap.deserialize(bytes(ids))
+    regions = region_sets()
+    if filters.region_id is not None:
+        regions = {filters.region_id: regions.get(filters.region_id, BitMap())}
+        totals = {k: united[k].intersection_cardinality(regions[filters.region_id]) for k in keys}
+    else:
+        totals = {k: len(united[k]) for k in keys}
+    per_region = {r: {k: united[k].intersection_cardinality(firms) for k in keys} for r, firms in regions.items()}
     stages, previous = [], None
     for k in keys:
         count = totals[k]
@@ -157,13 +162,15 @@ def _funnel(scope: Scope, filters: FunnelFilter) -> dict:
                        "rate": None if previous is None else _rate(count, previous),
                        "of_qualified": _rate(count, totals[keys[0]])})  # fmt: skip
         previous = count
+    region = None if filters.region_id is None else str(filters.region_id)
+    breakdowns = list(cells.exclude(stage=funnel_stages.QUALIFIED).values_list("stage", "daily", "by_size", "by_hour"))
     return {
         "stages": stages,
         "pushes": len(pushes),
         "by_region": _by_region(per_region, keys),
-        "by_size": _by_size(cells, keys),
-        "daily": _daily(cells, keys),
-        "open_by_hour": _by_hour(cells),
+        "by_size": _by_size(breakdowns, keys, region),
+        "daily": _daily(breakdowns, keys, region),
+        "open_by_hour": _by_hour(breakdowns, region),
     }
 
 
@@ -171,29 +178,39 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _parts(split: dict, region: str | None):
+    """The per-district parts of a cell's breakdown that count: one district's, or all of them."""
+    return split.values() if region is None else [split[region]] if region in split else []
+
+
 def _by_region(per_region: dict, keys: list[str]) -> list[dict]:
     regions = {pk: (code, name) for pk, code, name in Region.objects.values_list("pk", "code", "name")}
     rows = []
     for region_id, counts in per_region.items():
+        if not counts[keys[0]]:
+            continue
         code, name = regions.get(region_id, ("", "区县未知"))
-        rows.append({"region": code, "name": name, "counts": {k: counts.get(k, 0) for k in keys}})
+        rows.append({"region": code, "name": name, "counts": counts})
     return sorted(rows, key=lambda r: -r["counts"][keys[0]])
 
 
-def _by_size(cells, keys: list[str]) -> list[dict]:
+def _by_size(breakdowns: list, keys: list[str], region: str | None) -> list[dict]:
     sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
-    for stage, split in cells.values_list("stage", "by_size"):
-        for size, n in split.items():
-            sums[size][stage] += n
+    for stage, _, by_size, _ in breakdowns:
+        for split in _parts(by_size, region):
+            for size, n in split.items():
+                sums[size][stage] += n
+    # Qualified is not a message-level figure; the size split starts at "sent".
     order = [*Enterprise.Size.values, ""]
     return [{"size": s, "name": SIZE_LABELS.get(s, s), "counts": sums[s]} for s in order if s in sums]
 
 
-def _daily(cells, keys: list[str]) -> list[dict]:
+def _daily(breakdowns: list, keys: list[str], region: str | None) -> list[dict]:
     days: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys[1:], 0))
-    for stage, series in cells.exclude(stage=funnel_stages.QUALIFIED).values_list("stage", "daily"):
-        for day, n in series.items():
-            days[day][stage] += n
+    for stage, daily, _, _ in breakdowns:
+        for series in _parts(daily, region):
+            for day, n in series.items():
+                days[day][stage] += n
     if not days:
         return []
     # Every day from the first to the last, quiet ones as zeros, so a chart's axis is the calendar.
@@ -202,11 +219,14 @@ def _daily(cells, keys: list[str]) -> list[dict]:
     return [{"day": day, "counts": days[day]} for day in calendar]
 
 
-def _by_hour(cells) -> list[int]:
+def _by_hour(breakdowns: list, region: str | None) -> list[int]:
     hours = [0] * (MAX_HOUR + 1)
-    for series in cells.filter(stage=funnel_stages.OPENED).values_list("by_hour", flat=True):
-        for hour, n in enumerate(series or []):
-            hours[hour] += n
+    for stage, _, _, by_hour in breakdowns:
+        if stage != funnel_stages.OPENED:
+            continue
+        for series in _parts(by_hour, region):
+            for hour, n in enumerate(series):
+                hours[hour] += n
     return hours
 
 

@@ -3,9 +3,9 @@
 A push's messages are read once through the (campaign, firm) index: each message becomes one row per
 policy it names, with the furthest stage the firm reached for that policy (``stages``), the day it reached
 each stage and the hours from sending to its first opening; the push as a whole is the same rows grouped by
-firm. Four GROUP BYs over those rows give every cell's firms (as id arrays, turned into roaring bitmaps),
-daily series, size split and opening hours. The cells of the push are then replaced in one transaction, so
-readers see the old rollup or the new one, never half.
+firm. Four GROUP BYs over those rows give every cell's firms (as id arrays, turned into roaring bitmaps) and,
+per district, its daily series, size split and opening hours. The cells of the push are then replaced in one
+transaction, so readers see the old rollup or the new one, never half.
 
 "Qualified" is the audience of the push's policies, worked out from the matching index the first time the
 push is rolled up (close to its planning) and kept from then on, together with every firm messaged.
@@ -30,7 +30,6 @@ from psycopg2.extras import execute_values
 from pyroaring import BitMap
 
 from core import redis as shared_redis
-from core.models import Region
 from matching.index import get_index
 from notifications.models import Campaign, Message, NotificationLedger
 from policies.models import Policy
@@ -159,32 +158,37 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
 
 
 def _new_cell(count: int) -> list[dict]:
-    return [{"ids": BitMap(), "daily": {}, "by_size": {}, "by_hour": []} for _ in range(count)]
+    return [{"ids": BitMap(), "daily": {}, "by_size": {}, "by_hour": {}} for _ in range(count)]
 
 
-def _cells_from_units(cursor, count: int) -> dict[tuple, list[dict]]:
-    """{(policy, region): [per stage: ids, daily, by_size, by_hour]} from funnel_units."""
-    cells: dict[tuple, list[dict]] = defaultdict(lambda: _new_cell(count))
-    by_rank: dict[tuple, dict[int, BitMap]] = defaultdict(dict)
-    cursor.execute("SELECT policy_id, region_id, rank, array_agg(enterprise_id) FROM funnel_units GROUP BY 1, 2, 3")
-    for policy_id, region_id, rank, ids in cursor.fetchall():
-        by_rank[(policy_id, region_id)][rank] = BitMap(ids)
-    for key, ranks in by_rank.items():
+def _region(region_id: int | None) -> str:
+    """A district's key in the cells' JSON breakdowns ("" for firms without one)."""
+    return str(region_id or "")
+
+
+def _cells_from_units(cursor, count: int) -> dict[int | None, list[dict]]:
+    """{policy or None: [per stage: ids, daily, by_size, by_hour]} from funnel_units."""
+    cells: dict[int | None, list[dict]] = defaultdict(lambda: _new_cell(count))
+    by_rank: dict[int | None, dict[int, BitMap]] = defaultdict(dict)
+    cursor.execute("SELECT policy_id, rank, array_agg(enterprise_id) FROM funnel_units GROUP BY 1, 2")
+    for policy_id, rank, ids in cursor.fetchall():
+        by_rank[policy_id][rank] = BitMap(ids)
+    for policy_id, ranks in by_rank.items():
         reached = BitMap()
         for rank in range(count - 1, -1, -1):  # stage k holds every firm whose rank is k or more
             if rank in ranks:
                 reached |= ranks[rank]
-            cells[key][rank]["ids"] = BitMap(reached)
+            cells[policy_id][rank]["ids"] = BitMap(reached)
     cursor.execute(
         "SELECT policy_id, region_id, s.k, s.day, count(*) FROM funnel_units, unnest(days) WITH ORDINALITY s(day, k) "
         "WHERE s.day IS NOT NULL GROUP BY 1, 2, 3, 4"
     )
     for policy_id, region_id, k, day, n in cursor.fetchall():
-        cells[(policy_id, region_id)][k]["daily"][day.isoformat()] = n
+        cells[policy_id][k]["daily"].setdefault(_region(region_id), {})[day.isoformat()] = n
     cursor.execute("SELECT policy_id, region_id, size_class, rank, count(*) FROM funnel_units GROUP BY 1, 2, 3, 4")
     for policy_id, region_id, size, rank, n in cursor.fetchall():
         for k in range(rank + 1):
-            split = cells[(policy_id, region_id)][k]["by_size"]
+            split = cells[policy_id][k]["by_size"].setdefault(_region(region_id), {})
             split[size] = split.get(size, 0) + n
     opened = funnel_stages.stage_keys().index(funnel_stages.OPENED)
     cursor.execute(
@@ -192,39 +196,29 @@ def _cells_from_units(cursor, count: int) -> dict[tuple, list[dict]]:
         f"WHERE open_hour >= 0 GROUP BY 1, 2, 3"
     )
     for policy_id, region_id, hour, n in cursor.fetchall():
-        hours = cells[(policy_id, region_id)][opened]["by_hour"]
-        if not hours:
-            hours.extend([0] * (MAX_HOUR + 1))
+        hours = cells[policy_id][opened]["by_hour"].setdefault(_region(region_id), [0] * (MAX_HOUR + 1))
         hours[hour] += n
     return cells
 
 
-def _audience(policy_ids: list[int], on: datetime.date) -> dict[tuple, BitMap]:
-    """{(policy or None, region): firms qualifying} for the push's policies on ``on``, from the matching index."""
+def _audience(policy_ids: list[int], on: datetime.date) -> dict[int | None, BitMap]:
+    """{policy or None (the push as a whole): firms qualifying} for the push's policies on ``on``."""
     if not policy_ids:
         return {}
     index = get_index()
-    region_ids = dict(Region.objects.values_list("code", "pk"))
-    result: dict[tuple, BitMap] = {}
-    whole: dict[int | None, BitMap] = defaultdict(BitMap)
+    result: dict[int | None, BitMap] = {None: BitMap()}
     for pk, rule in Policy.objects.filter(pk__in=policy_ids).values_list("pk", "audience_rule"):
-        ids = index.audience(rule or {"all": []}, on)
-        parts = {region_ids.get(code): ids & firms for code, firms in index.regions.items()}
-        parts[None] = ids - index.known.get("region", BitMap())
-        for region_id, firms in parts.items():
-            if firms:
-                result[(pk, region_id)] = firms
-                whole[region_id] |= firms
-    result.update({(None, region_id): firms for region_id, firms in whole.items()})
+        result[pk] = index.audience(rule or {"all": []}, on)
+        result[None] |= result[pk]
     return result
 
 
-def _stored_qualified(campaign_id: int) -> dict[tuple, BitMap]:
+def _stored_qualified(campaign_id: int) -> dict[int | None, BitMap]:
     rows = FunnelCell.objects.filter(campaign_id=campaign_id, stage=funnel_stages.QUALIFIED)
-    return {(r.policy_id, r.region_id): BitMap.deserialize(bytes(r.ids)) for r in rows}
+    return {r.policy_id: BitMap.deserialize(bytes(r.ids)) for r in rows}
 
 
-def _add_qualified(cells: dict[tuple, list[dict]], qualified: dict[tuple, BitMap], count: int) -> None:
+def _add_qualified(cells: dict[int | None, list[dict]], qualified: dict[int | None, BitMap], count: int) -> None:
     """Qualified = the audience kept for the push, plus every firm it messaged (so sent ⊆ qualified)."""
     for key, firms in qualified.items():
         if key not in cells:
@@ -232,25 +226,25 @@ def _add_qualified(cells: dict[tuple, list[dict]], qualified: dict[tuple, BitMap
         cells[key][0]["ids"] |= firms
 
 
-def _write_cells(cursor, campaign_id: int, pushed_on: datetime.date, cells: dict[tuple, list[dict]]) -> None:
+def _write_cells(cursor, campaign_id: int, pushed_on: datetime.date, cells: dict[int | None, list[dict]]) -> None:
     keys = funnel_stages.stage_keys()
     rows = []
-    for (policy_id, region_id), per_stage in cells.items():
+    for policy_id, per_stage in cells.items():
         for k, cell in enumerate(per_stage):
             ids = cell["ids"]
             if not ids and k > 0:
                 continue  # an empty later stage is a zero the readers assume
             ids.run_optimize()
-            rows.append((campaign_id, pushed_on, policy_id, region_id, keys[k], len(ids), ids.serialize(),
-                         json.dumps(cell["daily"]), json.dumps(cell["by_size"]), cell["by_hour"]))  # fmt: skip
+            breakdowns = [json.dumps(cell[name]) for name in ("daily", "by_size", "by_hour")]
+            rows.append((campaign_id, pushed_on, policy_id, keys[k], len(ids), ids.serialize(), *breakdowns))
     cursor.execute(f"DELETE FROM {CELLS} WHERE campaign_id = %s", [campaign_id])
     execute_values(
         cursor,
-        f"INSERT INTO {CELLS} (campaign_id, pushed_on, policy_id, region_id, stage, firms, ids, daily, by_size, "
-        f"by_hour) VALUES %s",
+        f"INSERT INTO {CELLS} (campaign_id, pushed_on, policy_id, stage, firms, ids, daily, by_size, by_hour) "
+        f"VALUES %s",
         rows,
-        template="(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::int[])",
-        page_size=200,
+        template="(%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb)",
+        page_size=100,
     )
 
 
