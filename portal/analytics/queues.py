@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 
 from core.workdays import LIGHT_LABELS, Light, add_working_days, light_for
+from policies.models import Department, Policy
 from policies.scope import Scope
 from portal.models import PolicyRating, TagCorrection
 
@@ -67,8 +69,11 @@ class QueueItem:
 class QueueKind:
     key: str
     label: str
-    # items(scope=…, open_only=…, since=…): the kind's items this scope sees; ``since`` bounds created_on.
+    # items(scope=…, closed=…, since=…): the kind's items this scope sees; ``closed`` False for open ones only,
+    # True for closed ones only, None for both; ``since`` bounds created_on.
     items: Callable[..., Iterable[QueueItem]]
+    # state(): a short text that changes whenever the kind's items do (an item added, answered, closed).
+    state: Callable[[], str] = lambda: ""
 
 
 @lru_cache(maxsize=4096)
@@ -88,57 +93,84 @@ def _local_day(moment: datetime.datetime | None) -> datetime.date | None:
 # --- 好差评 ---------------------------------------------------------------------------------------------------
 
 
+def _url_maker(name: str) -> Callable[[int], str]:
+    """An admin change URL per item without a reverse() per row."""
+    template = reverse(name, args=[0]).replace("/0/", "/{}/")
+    return template.format
+
+
+def _departments() -> dict[int, str]:
+    return dict(Department.objects.values_list("pk", "name"))
+
+
 def _rating_items(kind: str, rating: str, label: str):
-    def items(*, scope: Scope, open_only: bool = True, since: datetime.date | None = None) -> Iterable[QueueItem]:
+    def items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None):
         rows = PolicyRating.objects.filter(
             scope.enterprise_q("enterprise__"), scope.policy_q("policy__"), rating=rating
         )
-        if open_only:
-            rows = rows.exclude(status=PolicyRating.Status.REPLIED)
+        if closed is not None:
+            replied = Q(status=PolicyRating.Status.REPLIED)
+            rows = rows.filter(replied if closed else ~replied)
         if since:
             rows = rows.filter(created_at__gte=_start_of(since))
-        rows = rows.select_related("policy", "enterprise__region").prefetch_related("policy__departments")
-        for r in rows.order_by("created_at").iterator(chunk_size=2000):
-            departments = sorted(r.policy.departments.all(), key=lambda d: d.pk)
-            department = departments[0] if departments else None
-            if scope.department_id is not None:
-                department = next((d for d in departments if d.pk == scope.department_id), department)
-            created_on = timezone.localdate(r.created_at)
+        if scope.department_id is not None:
+            department = Value(scope.department_id)  # their own department answers for it
+        else:
+            first = Policy.departments.through.objects.filter(policy_id=OuterRef("policy_id")).order_by("department_id")
+            department = Subquery(first.values("department_id")[:1])
+        rows = rows.annotate(department=department).values_list(
+            "pk", "enterprise__name", "comment", "policy__title", "created_at", "status", "handled_at", "department",
+            "enterprise__region_id", "enterprise__region__name",
+        )  # fmt: skip
+        departments, url = _departments(), _url_maker("admin:portal_policyrating_change")
+        fallback = PolicyRating.Rating(rating).label
+        for pk, firm, comment, title, created_at, status, handled_at, department_id, region_id, region in rows:
+            created_on = timezone.localdate(created_at)
             yield QueueItem(
-                kind=kind, kind_label=label, object_id=r.pk,
-                title=f"{r.enterprise.name}：{r.comment[:40] or r.get_rating_display()}（{r.policy.title[:30]}）",
+                kind=kind, kind_label=label, object_id=pk, title=f"{firm}：{comment[:40] or fallback}（{title[:30]}）",
                 created_on=created_on, deadline=deadline_for(kind, created_on),
-                closed_on=_local_day(r.handled_at) if r.status == PolicyRating.Status.REPLIED else None,
-                department_id=department.pk if department else None, department=department.name if department else "",
-                region_id=r.enterprise.region_id, region=r.enterprise.region.name if r.enterprise.region else "",
-                url=reverse("admin:portal_policyrating_change", args=[r.pk]),
+                closed_on=_local_day(handled_at) if status == PolicyRating.Status.REPLIED else None,
+                department_id=department_id, department=departments.get(department_id, ""),
+                region_id=region_id, region=region or "", url=url(pk),
             )  # fmt: skip
 
     return items
 
 
+def _rating_state() -> str:
+    state = PolicyRating.objects.aggregate(n=Count("pk"), last=Max("pk"), handled=Max("handled_at"))
+    return f"{state['n']}:{state['last']}:{state['handled']}"
+
+
 # --- 纠错 --------------------------------------------------------------------------------------------------------
 
 
-def _correction_items(*, scope: Scope, open_only: bool = True, since: datetime.date | None = None):
+def _correction_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None):
     if scope.department_id is not None and scope.region_id is None:
         return  # a correction is a firm's district's to review, not a city department's
     rows = TagCorrection.objects.filter(scope.enterprise_q("enterprise__"))
-    if open_only:
-        rows = rows.filter(status=TagCorrection.Status.PENDING)
+    if closed is not None:
+        pending = Q(status=TagCorrection.Status.PENDING)
+        rows = rows.filter(~pending if closed else pending)
     if since:
         rows = rows.filter(created_at__gte=_start_of(since))
-    for c in rows.select_related("enterprise__region", "tag").order_by("created_at").iterator(chunk_size=2000):
-        created_on = timezone.localdate(c.created_at)
+    actions, url = dict(TagCorrection.Action.choices), _url_maker("admin:portal_tagcorrection_change")
+    for pk, firm, action, tag, created_at, status, reviewed_at, region_id, region in rows.values_list(
+        "pk", "enterprise__name", "action", "tag__name", "created_at", "status", "reviewed_at",
+        "enterprise__region_id", "enterprise__region__name",
+    ):  # fmt: skip
+        created_on = timezone.localdate(created_at)
         yield QueueItem(
-            kind="correction", kind_label="标签纠错", object_id=c.pk,
-            title=f"{c.enterprise.name}：{c.get_action_display()}“{c.tag.name}”",
+            kind="correction", kind_label="标签纠错", object_id=pk, title=f"{firm}：{actions[action]}“{tag}”",
             created_on=created_on, deadline=deadline_for("correction", created_on),
-            closed_on=_local_day(c.reviewed_at) if c.status != TagCorrection.Status.PENDING else None,
-            department_id=None, department="",
-            region_id=c.enterprise.region_id, region=c.enterprise.region.name if c.enterprise.region else "",
-            url=reverse("admin:portal_tagcorrection_change", args=[c.pk]),
+            closed_on=_local_day(reviewed_at) if status != TagCorrection.Status.PENDING else None,
+            department_id=None, department="", region_id=region_id, region=region or "", url=url(pk),
         )  # fmt: skip
+
+
+def _correction_state() -> str:
+    state = TagCorrection.objects.aggregate(n=Count("pk"), last=Max("pk"), reviewed=Max("reviewed_at"))
+    return f"{state['n']}:{state['last']}:{state['reviewed']}"
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -146,9 +178,11 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 QUEUE_KINDS: list[QueueKind] = [
-    QueueKind("rating_bad", "差评回复", _rating_items("rating_bad", PolicyRating.Rating.BAD, "差评回复")),
-    QueueKind("rating", "好评回复", _rating_items("rating", PolicyRating.Rating.GOOD, "好评回复")),
-    QueueKind("correction", "标签纠错", _correction_items),
+    QueueKind(
+        "rating_bad", "差评回复", _rating_items("rating_bad", PolicyRating.Rating.BAD, "差评回复"), _rating_state
+    ),
+    QueueKind("rating", "好评回复", _rating_items("rating", PolicyRating.Rating.GOOD, "好评回复"), _rating_state),
+    QueueKind("correction", "标签纠错", _correction_items, _correction_state),
 ]
 
 
@@ -158,6 +192,11 @@ def register_queue(kind: QueueKind) -> None:
         QUEUE_KINDS.append(kind)
 
 
-def queue_items(*, scope: Scope, open_only: bool = True, since: datetime.date | None = None) -> list[QueueItem]:
-    """Every kind's items within ``scope``."""
-    return [item for kind in QUEUE_KINDS for item in kind.items(scope=scope, open_only=open_only, since=since)]
+def queue_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None) -> list[QueueItem]:
+    """Every kind's items within ``scope`` (open ones by default)."""
+    return [item for kind in QUEUE_KINDS for item in kind.items(scope=scope, closed=closed, since=since)]
+
+
+def queues_state() -> str:
+    """Changes whenever any queue's items do: part of the cached supervision answers' key."""
+    return "|".join(f"{kind.key}={kind.state()}" for kind in QUEUE_KINDS)

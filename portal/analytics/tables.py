@@ -58,8 +58,8 @@ def funnel_tables(funnel: dict) -> dict[str, Table]:
 
 
 def supervision_tables(scope: Scope) -> dict[str, Table]:
-    items = supervision.open_items(scope=scope)
-    summary = supervision.lights_summary(scope=scope)
+    found = supervision.supervision_for(scope=scope)
+    items, summary = found.open, found.summary
     return {
         "supervision-overdue": Table(
             "待办督办",
@@ -85,10 +85,7 @@ def supervision_tables(scope: Scope) -> dict[str, Table]:
         "supervision-ranking": Table(
             f"按期办结排名（近{supervision.RANKING_DAYS}天）",
             ["责任单位", "已到期", "按期办结", "按期率", "当前超期", "当前临期"],
-            [
-                (r["owner"], r["due"], r["on_time"], _percent(r["rate"]), r["red"], r["yellow"])
-                for r in supervision.owner_ranking(scope=scope)
-            ],
+            [(r["owner"], r["due"], r["on_time"], _percent(r["rate"]), r["red"], r["yellow"]) for r in found.ranking],
         ),  # fmt: skip
     }
 
@@ -154,12 +151,12 @@ def coverage_tables(scope: Scope, found: dict | None = None) -> dict[str, Table]
         "coverage-labels": Table(
             "暂无在办政策的政策标签",
             ["大类", "编码", "标签"],
-            [(t.category.name, t.code, t.name) for t in coverage.labels_without_open_policy(scope=scope)],
+            list(coverage.labels_without_open_policy(scope=scope)),
         ),
         "coverage-tags": Table(
             "未被任何受众规则使用的画像标签",
             ["大类", "编码", "标签"],
-            [(tag.category.name, tag.code, tag.name) for tag in coverage.unused_tags(codes=found["unused_tags"])],
+            list(coverage.unused_tags(codes=found["unused_tags"])),
         ),
     }
 

@@ -23,7 +23,7 @@ from portal.analytics.exports import Table, xlsx_response
 from portal.analytics.selectors import coverage as coverage_selectors
 from portal.analytics.selectors import funnel as funnel_selectors
 from portal.analytics.selectors.headline import headline_for
-from portal.analytics.selectors.supervision import lights_summary
+from portal.analytics.selectors.supervision import supervision_for
 from portal.analytics.tables import (
     coverage_tables,
     funnel_tables,
@@ -103,7 +103,7 @@ def dashboard(request):
         "title": "数据看板",
         "scope_label": _scope_label(scope),
         "headline": headline_for(scope=scope),
-        "lights": lights_summary(scope=scope),
+        "lights": supervision_for(scope=scope).summary,
         "funnel": funnel,
         "coverage": coverage,
         "uncovered_regions": _uncovered_links(coverage),

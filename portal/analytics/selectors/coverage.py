@@ -110,18 +110,13 @@ def labels_without_open_policy(*, scope: Scope):
     open_policies = Policy.objects.filter(
         scope.policy_q(), window_q(Window.OPEN, today), status=Policy.Status.PUBLISHED
     )
-    return (
-        PolicyLabel.objects.filter(is_active=True)
-        .exclude(policies__in=open_policies)
-        .select_related("category")
-        .order_by("category__sort_order", "code")
-    )
+    labels = PolicyLabel.objects.filter(is_active=True).exclude(policies__in=open_policies)
+    return labels.order_by("category__sort_order", "code").values_list("category__name", "code", "name")
 
 
 def unused_tags(*, codes: list[str]):
-    return (
-        PortraitTag.objects.filter(code__in=codes).select_related("category").order_by("category__sort_order", "code")
-    )
+    tags = PortraitTag.objects.filter(code__in=codes).order_by("category__sort_order", "code")
+    return tags.values_list("category__name", "code", "name")
 
 
 def register_gaps(*, scope: Scope) -> dict:

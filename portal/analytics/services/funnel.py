@@ -42,6 +42,7 @@ CELLS = FunnelCell._meta.db_table
 MAX_HOUR = 72  # openings 72 hours or more after sending share the last bucket
 FUNNEL_LOCK = 1_404_001  # advisory lock class of a push's rollup; the push id is the second key
 TICK_LOCK = 1_404_002  # one refresh round at a time
+WORK_MEM = "256MB"
 ROLLED_UP = (Campaign.Status.PLANNING, Campaign.Status.SENDING, Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
 
 
@@ -68,11 +69,10 @@ def funnel_campaign_refresh(*, campaign_id: int) -> bool:
         previous = CampaignRollup.objects.filter(pk=campaign_id).first()
         count = len(funnel_stages.stages())
         _load_units(cursor, campaign_id, count)
-        cursor.execute("SELECT count(*) FILTER (WHERE policy_id IS NULL), array_agg(DISTINCT policy_id) "
-                       "FROM funnel_units")  # fmt: skip
+        cursor.execute("SELECT count(*) FILTER (WHERE policy_id = 0), array_agg(DISTINCT policy_id) FROM funnel_units")
         messages, policy_ids = cursor.fetchone()
         chosen = Campaign.policies.through.objects.filter(campaign_id=campaign_id).values_list("policy_id", flat=True)
-        policy_ids = sorted({p for p in policy_ids or [] if p is not None} | set(chosen))
+        policy_ids = sorted({p for p in policy_ids or [] if p} | set(chosen))
         cells = _cells_from_units(cursor, count)
         if previous is not None and previous.audience_on is not None:
             audience_on = previous.audience_on
@@ -92,7 +92,7 @@ def funnel_campaign_refresh(*, campaign_id: int) -> bool:
 
 
 def _load_units(cursor, campaign_id: int, count: int) -> None:
-    """funnel_units: one row per (message, policy) and one per message for the push as a whole (policy NULL),
+    """funnel_units: one row per (message, policy) and one per message for the push as a whole (policy 0),
     each with the furthest stage reached (rank), the day it reached each stage, and the hours to opening."""
     tz = settings.TIME_ZONE
     sources = funnel_stages.outcome_sources()
@@ -107,6 +107,7 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
     firsts = ", ".join(f"min(s.at) FILTER (WHERE s.rank >= {r})" for r in outcome_ranks) or "NULL"
     # Dropped first as well: inside an enclosing transaction (a test's) ON COMMIT has not come yet.
     cursor.execute("DROP TABLE IF EXISTS funnel_outcomes, funnel_units")
+    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")  # the GROUP BYs below hash a city push in memory
     cursor.execute(
         f"""CREATE TEMP TABLE funnel_outcomes ON COMMIT DROP AS
             SELECT s.enterprise_id, s.policy_id, max(s.rank) AS rank, ARRAY[{firsts}]::timestamptz[] AS at
@@ -115,6 +116,12 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
             WHERE s.policy_id = ANY(m.policy_ids) AND s.at >= m.created_at
             GROUP BY s.enterprise_id, s.policy_id""",
         [campaign_id],
+    )
+    # The push as a whole is policy 0 here (None once read back): its outcome is the best over the policies.
+    whole_at = ", ".join(f"min(at[{n}])" for n in range(1, len(outcome_ranks) + 1)) or "NULL"
+    cursor.execute(
+        f"""INSERT INTO funnel_outcomes SELECT enterprise_id, 0, max(rank), ARRAY[{whole_at}]::timestamptz[]
+            FROM funnel_outcomes GROUP BY enterprise_id"""
     )
     cursor.execute("CREATE INDEX ON funnel_outcomes (enterprise_id, policy_id); ANALYZE funnel_outcomes")
 
@@ -128,6 +135,7 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
         *(f"CASE WHEN x.rank >= {r} THEN {day(f'o.at[{n}]')} END" for n, r in enumerate(outcome_ranks, 1)),
     ]
     sent = f"'{MessageStatus.SENT}', '{MessageStatus.DELIVERED}'"
+    # One row per (message, policy) and one per message (policy 0), in one pass over the push's messages.
     cursor.execute(
         f"""CREATE TEMP TABLE funnel_units ON COMMIT DROP AS
             SELECT p.policy_id, m.enterprise_id, e.region_id, COALESCE(e.size_class, '') AS size_class, x.rank,
@@ -136,7 +144,7 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
                         THEN floor(extract(epoch FROM m.first_opened_at - m.sent_at) / 3600)::int END AS open_hour
             FROM {MESSAGES} m
             LEFT JOIN enterprises_enterprise e ON e.id = m.enterprise_id
-            CROSS JOIN LATERAL unnest(m.policy_ids) AS p(policy_id)
+            CROSS JOIN LATERAL unnest(array_append(m.policy_ids, 0::bigint)) AS p(policy_id)
             LEFT JOIN funnel_outcomes o ON o.enterprise_id = m.enterprise_id AND o.policy_id = p.policy_id
             CROSS JOIN LATERAL (SELECT CASE WHEN m.first_opened_at IS NOT NULL THEN 3
                                             WHEN m.delivered_at IS NOT NULL
@@ -148,12 +156,6 @@ def _load_units(cursor, campaign_id: int, count: int) -> None:
             CROSS JOIN LATERAL (SELECT COALESCE(m.delivered_at, x.t_opened) AS t_delivered) y
             WHERE m.campaign_id = %s""",
         [campaign_id],
-    )
-    whole = ", ".join(f"min(days[{k}])" for k in range(1, count))
-    cursor.execute(
-        f"""INSERT INTO funnel_units
-            SELECT NULL, enterprise_id, region_id, size_class, max(rank), ARRAY[{whole}]::date[], min(open_hour)
-            FROM funnel_units GROUP BY enterprise_id, region_id, size_class"""
     )
 
 
@@ -172,7 +174,7 @@ def _cells_from_units(cursor, count: int) -> dict[int | None, list[dict]]:
     by_rank: dict[int | None, dict[int, BitMap]] = defaultdict(dict)
     cursor.execute("SELECT policy_id, rank, array_agg(enterprise_id) FROM funnel_units GROUP BY 1, 2")
     for policy_id, rank, ids in cursor.fetchall():
-        by_rank[policy_id][rank] = BitMap(ids)
+        by_rank[policy_id or None][rank] = BitMap(ids)
     for policy_id, ranks in by_rank.items():
         reached = BitMap()
         for rank in range(count - 1, -1, -1):  # stage k holds every firm whose rank is k or more
@@ -184,11 +186,11 @@ def _cells_from_units(cursor, count: int) -> dict[int | None, list[dict]]:
         "WHERE s.day IS NOT NULL GROUP BY 1, 2, 3, 4"
     )
     for policy_id, region_id, k, day, n in cursor.fetchall():
-        cells[policy_id][k]["daily"].setdefault(_region(region_id), {})[day.isoformat()] = n
+        cells[policy_id or None][k]["daily"].setdefault(_region(region_id), {})[day.isoformat()] = n
     cursor.execute("SELECT policy_id, region_id, size_class, rank, count(*) FROM funnel_units GROUP BY 1, 2, 3, 4")
     for policy_id, region_id, size, rank, n in cursor.fetchall():
         for k in range(rank + 1):
-            split = cells[policy_id][k]["by_size"].setdefault(_region(region_id), {})
+            split = cells[policy_id or None][k]["by_size"].setdefault(_region(region_id), {})
             split[size] = split.get(size, 0) + n
     opened = funnel_stages.stage_keys().index(funnel_stages.OPENED)
     cursor.execute(
@@ -196,7 +198,7 @@ def _cells_from_units(cursor, count: int) -> dict[int | None, list[dict]]:
         f"WHERE open_hour >= 0 GROUP BY 1, 2, 3"
     )
     for policy_id, region_id, hour, n in cursor.fetchall():
-        hours = cells[policy_id][opened]["by_hour"].setdefault(_region(region_id), [0] * (MAX_HOUR + 1))
+        hours = cells[policy_id or None][opened]["by_hour"].setdefault(_region(region_id), [0] * (MAX_HOUR + 1))
         hours[hour] += n
     return cells
 
