@@ -19,6 +19,7 @@ from portal.analytics.models import Digest
 from portal.analytics.selectors.supervision import open_items, owner_ranking
 from portal.analytics.services.digest import digest_send
 from portal.models import PolicyRating, TagCorrection
+from portal.roles import SERVICE_DESK
 from tests.analytics.conftest import LIANGXI, XINWU, staff_client
 from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
 
@@ -117,3 +118,17 @@ def test_the_daily_digest_goes_to_each_owner_once_and_by_sms_when_configured(que
     outbox = [json.loads(line) for line in (tmp_path / "sms-outbox.jsonl").read_text().splitlines()]
     assert [m["mobile"] for m in outbox] == ["13900001111"]
     assert "无锡市工业和信息化局今日督办：待办1件，其中超期1件" in outbox[0]["text"]
+
+
+def test_each_owner_reads_its_own_digests_in_the_admin(queues):
+    digest_send(day=D(2025, 10, 13))
+
+    def listed(client) -> str:
+        page = client.get("/admin/analytics/digest/").content.decode()
+        start = page.index('id="result_list"')
+        return page[start : page.index("</table>", start)]
+
+    liangxi = listed(staff_client(region=LIANGXI, role=SERVICE_DESK))
+    assert "梁溪区（区县）" in liangxi and "无锡市工业和信息化局" not in liangxi
+    department = listed(staff_client(department="WX-IIT", role=SERVICE_DESK))
+    assert "无锡市工业和信息化局" in department and "梁溪区（区县）" not in department
