@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 
+from core.scope import district_q
 from enterprises import selectors, services
 from enterprises.importing import jobs
 from enterprises.models import (
@@ -152,6 +153,10 @@ class EnterpriseAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [EnterpriseTagInline, EnterpriseTagChangeInline]
     readonly_fields = ["derived_tag_list", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        # District staff see their district's firms only: in the list and behind hand-made change URLs.
+        return super().get_queryset(request).filter(district_q(request.user))
 
     def get_search_fields(self, request):
         # Searching by the full number would confirm it to someone who may only see it masked.

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -13,6 +14,7 @@ from enterprises.validators import mask_mobile
 from notifications import audience, dispatch, links, selectors, services
 from notifications.models import Campaign, Message, SmsTemplate
 from notifications.sms_rules import check_template
+from policies.scope import scope_for
 
 
 class SmsTemplateForm(forms.ModelForm):
@@ -63,6 +65,16 @@ class CampaignAdmin(admin.ModelAdmin):
     fields = ["name", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at",
               "status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]  # fmt: skip
     readonly_fields = ["status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]
+
+    def get_queryset(self, request):
+        # District and department staff see the pushes that name one of their policies, and the pushes of
+        # "everything published since the last push", whose policies are chosen only when they are planned.
+        queryset = super().get_queryset(request)
+        scope = scope_for(request.user)
+        if scope.is_city:
+            return queryset
+        chosen = Campaign.policies.through.objects.filter(policy__in=scope.visible_policies()).values("campaign_id")
+        return queryset.filter(Q(pk__in=chosen) | Q(scope=Campaign.Scope.SINCE_LAST))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -142,7 +154,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def _act(self, request, pk, service) -> Campaign | None:
         """Run a state change as the signed-in user; its refusal becomes a message, and None is returned."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
         try:
             return service(campaign=campaign, user=request.user)
         except PermissionDenied as exc:
@@ -153,7 +165,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return None
 
     def cancel_view(self, request, pk):
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
         try:
             cancelled = dispatch.campaign_cancel(campaign=campaign, user=request.user)
         except PermissionDenied as exc:
@@ -163,7 +175,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
 
     def progress_view(self, request, pk):
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, campaign):
             raise PermissionDenied
         return JsonResponse(selectors.campaign_progress(campaign=campaign))
@@ -188,6 +200,15 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["campaign", "enterprise"]
     search_fields = ["=id", "=call_id", "enterprise__uscc"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # District staff see the messages to their district's firms; department staff those naming their policies.
+        queryset = super().get_queryset(request)
+        scope = scope_for(request.user)
+        queryset = queryset.filter(scope.enterprise_q("enterprise__"))
+        if scope.department_id is not None:
+            queryset = queryset.filter(policy_ids__overlap=sorted(scope.visible_policy_ids() or []))
+        return queryset
 
     @admin.display(description="手机号")
     def masked(self, obj: Message) -> str:

@@ -76,7 +76,9 @@ PLACEHOLDERS = {
 }
 # The variable names registered with the vendors (Aliyun ${name}; Tencent takes them in this order);
 # {code} is the sign-in template's only variable.
-VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link", "code": "code"}
+VENDOR_NAMES = {"企业简称": "name", "n": "n", "政策简称": "policy", "link": "link", "code": "code",
+                # the staff supervision digest's template (portal/analytics)
+                "责任单位": "unit", "待办": "open", "超期": "red", "临期": "yellow"}  # fmt: skip
 
 
 @lru_cache(maxsize=64)

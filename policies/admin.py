@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,12 +21,14 @@ from policies.models import (
     PolicyLabel,
     PolicyLabelCategory,
     SearchSynonym,
+    StaffScope,
     Window,
     deadline_passed_q,
     sent_back_q,
     window_q,
 )
 from policies.rule_builder import RuleBuilderFields
+from policies.scope import scope_for
 from policies.selectors import policy_review_counts
 
 Status = Policy.Status
@@ -36,6 +39,17 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "region"]
     list_filter = ["level", "region"]
     search_fields = ["code", "name"]
+
+
+@admin.register(StaffScope)
+class StaffScopeAdmin(admin.ModelAdmin):
+    """Who works for which district or department: lists, the dashboard and the API follow it."""
+
+    list_display = ["user", "region", "department", "mobile"]
+    list_filter = ["region", "department__level"]
+    list_select_related = ["user", "region", "department"]
+    search_fields = ["user__username", "user__first_name", "department__name"]
+    autocomplete_fields = ["user", "department"]
 
 
 class PolicyLabelInline(admin.TabularInline):
@@ -196,7 +210,9 @@ class PolicyAdmin(ReadableHistoryAdmin):
         css = {"all": ["css/admin-accessibility.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("departments")
+        # District and department staff see their own policies only, in the list and behind every URL.
+        scoped = super().get_queryset(request).filter(scope_for(request.user).policy_q())
+        return scoped.prefetch_related("departments")
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "labels":  # the chosen labels read "category·name"
@@ -310,14 +326,27 @@ class PolicyAdmin(ReadableHistoryAdmin):
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _require_in_scope(self, request, object_id) -> None:
+        # simple_history falls back to the history rows of a policy the queryset does not hold.
+        if self.get_object(request, object_id) is None:
+            raise Http404
+
     def preview_view(self, request, pk):
-        policy = get_object_or_404(Policy.objects.prefetch_related("departments", "labels", "attachments"), pk=pk)
+        policy = get_object_or_404(self.get_queryset(request).prefetch_related("labels", "attachments"), pk=pk)
         if not self.has_view_permission(request, policy):
             raise PermissionDenied
         return TemplateResponse(request, "policies/policy_detail.html", {"policy": policy, "preview": True})
 
     def _transition(self, request, pk, action, success):
-        policy = get_object_or_404(Policy, pk=pk)
+        policy = get_object_or_404(self.get_queryset(request), pk=pk)
         try:
             action(policy)
         except PermissionDenied as exc:

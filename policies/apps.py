@@ -13,7 +13,12 @@ class PoliciesConfig(AppConfig):
     verbose_name = "政策"
 
     def ready(self) -> None:
+        from core.scope import set_district_resolver
         from policies.models import Policy
+        from policies.scope import staff_district_id
+
+        # Staff scopes live here; the register's admin, one layer down, asks core.scope for the district.
+        set_district_resolver(staff_district_id)
 
         # The one way policy changes are announced (core/changes.py): every write of a policy goes through
         # save, delete or its labels' m2m — services save row by row, so even expiry sends these signals.

@@ -9,6 +9,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.models import Region, TaxonomyCategory
+from enterprises.validators import normalize_mobile, validate_mobile
 from policies.audience_rules import validate_rule
 
 
@@ -268,3 +269,51 @@ class SearchSynonym(models.Model):
 
     def expansion_list(self) -> list[str]:
         return [word for word in split_expansions(self.expansions) if word != self.term]
+
+
+class StaffScope(models.Model):
+    """Which part of the city a staff account works for. A district account sees that district's firms,
+    numbers and queues; a department account its department's policies and what follows from them; both
+    together narrow to both. Accounts without a scope (and superusers) work for the whole city.
+
+    ``policies.scope`` reads it; the register's admin learns the district through ``core.scope``."""
+
+    user = models.OneToOneField(
+        "auth.User", verbose_name="工作人员", related_name="staff_scope", on_delete=models.CASCADE
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name="所属区县",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        limit_choices_to={"parent__isnull": False},
+        help_text="留空表示不限区县（市级）。",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name="所属部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="留空表示不限部门。区级部门的工作人员同时限于该区。",
+    )
+    mobile = models.CharField(
+        "督办提醒手机号",
+        max_length=11,
+        blank=True,
+        validators=[validate_mobile],
+        help_text="填写后，每日督办摘要同时以短信发送到该号码。",
+    )
+
+    class Meta:
+        verbose_name = "工作人员数据范围"
+        verbose_name_plural = "工作人员数据范围"
+
+    def __str__(self) -> str:
+        parts = [str(p) for p in (self.region, self.department) if p]
+        return f"{self.user}：{'·'.join(parts) or '全市'}"
+
+    def clean(self):
+        if self.mobile:
+            self.mobile = normalize_mobile(self.mobile)

@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 
 from core.workdays import Light
 from enterprises.models import EnterpriseTag
+from policies.scope import scope_for
 from portal import queues
 from portal.models import PolicyRating, TagCorrection
 from portal.services.corrections import correction_review
@@ -81,6 +82,11 @@ class PolicyRatingAdmin(admin.ModelAdmin):
         "enterprise", "policy", "rating", "comment", "created_at", "status", "reply", "notify_sms", "handled_by",
         "handled_at",
     ]  # fmt: skip
+
+    def get_queryset(self, request):
+        # District staff: ratings from their district's firms; department staff: ratings of their policies.
+        scope = scope_for(request.user)
+        return super().get_queryset(request).filter(scope.enterprise_q("enterprise__"), scope.policy_q("policy__"))
 
     @admin.display(description="意见")
     def short_comment(self, obj: PolicyRating) -> str:
@@ -179,6 +185,13 @@ class TagCorrectionAdmin(admin.ModelAdmin):
     def enterprise_link(self, obj: TagCorrection) -> str:
         url = reverse("admin:enterprises_enterprise_change", args=[obj.enterprise_id])
         return format_html('<a href="{}">{}</a>（{}）', url, obj.enterprise.name, obj.enterprise.uscc)
+
+    def get_queryset(self, request):
+        # A correction concerns a firm's tags, not a policy: it belongs to the firm's district. Department
+        # staff who are not a district's have none to review.
+        scope = scope_for(request.user)
+        queryset = super().get_queryset(request).filter(scope.enterprise_q("enterprise__"))
+        return queryset.none() if scope.department_id is not None and scope.region_id is None else queryset
 
     def get_fields(self, request, obj=None):
         if obj and obj.action == TagCorrection.Action.FIELD:

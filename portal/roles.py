@@ -12,6 +12,7 @@ PUSH_APPROVER = "推送复核"
 SERVICE_DESK = "服务专员"  # works the queues enterprises fill: 好差评 and 纠错
 
 _READ_REFERENCE = [
+    "analytics.view_digest",  # the daily supervision digest of the account's department or district
     "core.view_region",
     "policies.view_department",
     "policies.view_policylabel",
@@ -75,7 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 # Administrators hold every permission of the project's own apps and manage staff accounts.
-ADMIN_APPS = ("core", "policies", "enterprises", "matching", "notifications", "portal")
+ADMIN_APPS = ("core", "policies", "enterprises", "matching", "notifications", "portal", "analytics")
 ADMIN_EXTRA = ["auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group"]
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "enterprises",
     "matching",
     "notifications",
+    "portal.analytics",
 ]
 if DEV_TOOLS:
     INSTALLED_APPS.append("portal.dev")
@@ -162,6 +163,7 @@ CELERY_TASK_ROUTES = {
     "policies.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
+    "portal.analytics.tasks.*": {"queue": "maintenance"},
 }
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -180,6 +182,14 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # The dashboard's rollups: pushes every 30 s (those due), so a new push shows within a minute.
+    "analytics-refresh-funnels": {"task": "portal.analytics.tasks.refresh_funnels", "schedule": 30.0},
+    "analytics-refresh-coverage": {"task": "portal.analytics.tasks.refresh_coverage", "schedule": 600.0},
+    "analytics-refresh-register": {"task": "portal.analytics.tasks.refresh_register", "schedule": 900.0},
+    "analytics-supervision-digest": {
+        "task": "portal.analytics.tasks.send_digests",
+        "schedule": crontab(hour=8, minute=30),
     },
 }
 
@@ -320,6 +330,18 @@ QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5} | env.dict(
 # whatever the backend (an opt-out reply arrives there); portal/checks.py refuses to start without it. Logs
 # never show it (portal/logs.py redacts it from every line, gunicorn's access log included).
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="") or ("dev-webhook-secret" if DEBUG else "")
+
+# --- Supervision (督办) ---------------------------------------------------------------------------
+# Working days on the Chinese calendar to answer each queue's items (core/workdays.py); the queues' admin
+# lists and the dashboard's lights read the same setting.
+QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5}
+# The daily digest (portal/analytics) also goes by SMS to staff whose scope has a mobile, once a template for
+# it is registered with the vendor; without one it is shown in the admin only.
+QUEUE_DIGEST_SMS_TEMPLATE = env("QUEUE_DIGEST_SMS_TEMPLATE", default="")
+QUEUE_DIGEST_SMS_TEMPLATE_BODY = env(
+    "QUEUE_DIGEST_SMS_TEMPLATE_BODY",
+    default="{责任单位}今日督办：待办{待办}件，其中超期{超期}件、临期{临期}件，请登录惠企直达管理后台处理。",
+)
 
 LOGGING = {
     "version": 1,

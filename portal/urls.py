@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from notifications.links import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
+from portal.analytics import urls as analytics_urls
 from portal.views import enterprise, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
@@ -35,10 +36,12 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("healthz", public.healthz, name="healthz"),
     path("", include("notifications.urls")),
+    path("admin/", include(analytics_urls.page_patterns)),  # the dashboard is the admin's home page
     path("admin/", admin.site.urls),
     path("api/", include("policies.urls")),
     path("api/", include("enterprises.urls")),
     path("api/", include("matching.urls")),
+    path("api/", include(analytics_urls.api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

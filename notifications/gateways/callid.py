@@ -6,6 +6,7 @@ echoes in its receipts (Aliyun ``out_id``, Tencent ``ext``) and in its send-deta
     <campaign id, hex>-<nonce>-<block>     a push's call; block: the first id of the block of message ids
                                            the call carries (at most BLOCK_SPAN ids), how receipts find them
     login-<code id>                        a sign-in code's call (its receipts change no message)
+    digest-<digest id>                     a staff supervision digest's call (the same)
 
 An adapter that splits a call (Aliyun resending a refused batch number by number, Tencent one request per
 distinct parameters) sends part n as ``<call id>.<n>``; echoes are matched on the call id without the part.
@@ -65,6 +66,11 @@ def login_call_id(*, code_id: int) -> str:
 def reply_call_id(*, rating_id: int) -> str:
     """A 好差评 reply notice: like a sign-in code's, its receipts change no push message."""
     return f"reply-{rating_id}"
+
+
+def digest_call_id(*, digest_id: int) -> str:
+    """A staff supervision digest's call (its receipts change no message)."""
+    return f"digest-{digest_id}"
 
 
 def part(call_id: str, n: int) -> str:

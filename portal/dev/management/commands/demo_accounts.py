@@ -6,7 +6,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
-from portal.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER
+from core.models import Region
+from policies.models import Department, StaffScope
+from portal.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER, SERVICE_DESK
 
 ACCOUNTS = [
     ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),
@@ -14,7 +16,11 @@ ACCOUNTS = [
     ("reviewer", REVIEWER, False, "政策审核（审核发布、退回、撤回）"),
     ("operator", PUSH_OPERATOR, False, "推送操作员（创建并发起短信推送）"),
     ("approver", PUSH_APPROVER, False, "推送复核（开启 SMS_LAUNCH_APPROVAL 时复核推送）"),
+    ("xinwu", SERVICE_DESK, False, "新吴区服务专员（只看新吴区的企业、数据与待办）"),
+    ("gongxin", REVIEWER, False, "市工业和信息化局（只看本部门的政策与推送）"),
 ]
+# Staff scopes of the district and department accounts: (district code, department code).
+SCOPES = {"xinwu": ("320214", None), "gongxin": (None, "WX-IIT")}
 
 
 class Command(BaseCommand):
@@ -32,6 +38,15 @@ class Command(BaseCommand):
             user.is_superuser = superuser
             user.save()
             user.groups.set([Group.objects.get(name=role)])
+            if username in SCOPES:
+                region, department = SCOPES[username]
+                StaffScope.objects.update_or_create(
+                    user=user,
+                    defaults={
+                        "region": Region.objects.filter(code=region).first() if region else None,
+                        "department": Department.objects.filter(code=department).first() if department else None,
+                    },
+                )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(saved, ensure_ascii=False, indent=1))
         os.chmod(path, 0o600)

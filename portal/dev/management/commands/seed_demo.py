@@ -1,3 +1,4 @@
+import argparse
 import time
 
 from django.core.management.base import BaseCommand
@@ -6,6 +7,7 @@ from core import changes
 from enterprises.models import Enterprise
 from policies.models import Policy
 from portal.dev.demo.enterprises import generate_enterprises
+from portal.dev.demo.history import generate_history
 from portal.dev.demo.policies import generate_policies
 
 
@@ -19,8 +21,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="仅在库中尚无企业与政策时生成（make demo 使用，重复运行安全）"
         )
+        parser.add_argument(
+            "--history",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="同时生成过去几周的推送历史（打开、反馈、好差评、纠错），让数据看板一打开就有内容（默认生成）",
+        )
 
-    def handle(self, *args, enterprises: int, policies: int, seed: int, if_empty: bool, **options):
+    def handle(self, *args, enterprises: int, policies: int, seed: int, if_empty: bool, history: bool, **options):
         if if_empty and (Enterprise.objects.exists() or Policy.objects.exists()):
             firms, policies_now = Enterprise.objects.count(), Policy.objects.count()
             self.stdout.write(f"已有演示数据（企业 {firms:,} 家，政策 {policies_now:,} 条），跳过生成。")
@@ -44,4 +52,11 @@ class Command(BaseCommand):
                 f"{enterprises / max(elapsed, 1e-6):,.0f} 家/秒）"
             )
         changes.enterprises_changed(None)  # running processes rebuild their matching index
+        if history and enterprises and policies:
+            history_start = time.monotonic()
+            made = generate_history(seed=seed)
+            self.stdout.write(
+                f"推送历史：{made['pushes']} 个批次、{made['messages']:,} 条短信，好差评 {made['ratings']} 条，"
+                f"纠错 {made['corrections']} 条（{time.monotonic() - history_start:.1f} 秒）"
+            )
         self.stdout.write(self.style.SUCCESS(f"演示数据生成完成，用时 {time.monotonic() - started:.1f} 秒。"))
