@@ -55,7 +55,9 @@ def test_a_district_account_sees_only_its_district_in_the_admin_lists(city):
     district = scoped_client(region="320214")
     firms = district.get("/admin/enterprises/enterprise/").content.decode()
     assert mine.name in firms and theirs.name not in firms
-    policies = district.get("/admin/policies/policy/").content.decode()
+    policies = district.get(
+        "/admin/policies/policy/", {"status__exact": "all"}
+    ).content.decode()  # not the review queue
     assert city_policy.title in policies and their_policy.title not in policies
     rating_list = district.get("/admin/portal/policyrating/").content.decode()
     assert mine.name in rating_list and theirs.name not in rating_list
@@ -94,7 +96,7 @@ def test_a_department_account_sees_its_policies_and_the_pushes_naming_them(city)
     Message.objects.create(campaign=ours, enterprise=theirs, mobile="13812345679", policy_ids=[their_policy.pk],
                            length=60, segments=1)  # fmt: skip
     department = scoped_client(department="LX-GOV")  # a district's department: also limited to 梁溪区
-    policies = department.get("/admin/policies/policy/").content.decode()
+    policies = department.get("/admin/policies/policy/", {"status__exact": "all"}).content.decode()
     assert their_policy.title in policies and city_policy.title not in policies
     pushes = department.get("/admin/notifications/campaign/").content.decode()
     assert "梁溪专项推送" in pushes and "全市普惠推送" not in pushes

@@ -28,6 +28,8 @@ from portal.analytics.services.funnel import funnel_campaign_refresh
 from portal.analytics.services.register import register_refresh
 from portal.models import PolicyRating, PolicyReaction, TagCorrection
 
+TAG_ACTIONS = [TagCorrection.Action.ADD, TagCorrection.Action.REMOVE]  # the demo's corrections are about tags
+
 BODY = "{企业简称}：您有{n}条惠企政策可申报，含“{政策简称}”等，详见 {link} 拒收请回复R"
 PUSH_NAMES = ["稳岗就业政策推送", "减税降费政策推送", "人才培养政策推送", "企业融资政策推送", "绿色低碳政策推送",
               "知识产权政策推送", "财政金融政策推送", "开放合作政策推送"]  # fmt: skip
@@ -205,7 +207,7 @@ def _corrections(rng: random.Random, today: datetime.date) -> int:
         created = timezone.now() - datetime.timedelta(days=rng.uniform(0, 16), hours=rng.uniform(0, 8))
         correction = TagCorrection(
             enterprise_id=enterprise_id, tag=tags[n % len(tags)], created_at=created,
-            action=rng.choice(TagCorrection.Action.values), reason="企业已取得相关资质证书，系统标签未更新。",
+            action=rng.choice(TAG_ACTIONS), reason="企业已取得相关资质证书，系统标签未更新。",
         )  # fmt: skip
         if (today - timezone.localdate(created)).days > 9 and rng.random() < 0.7:
             correction.status = TagCorrection.Status.REJECTED
