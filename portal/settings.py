@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "enterprises",
     "matching",
     "notifications",
+    "portal.payouts",
 ]
 if DEV_TOOLS:
     INSTALLED_APPS.append("portal.dev")
@@ -271,6 +272,13 @@ if not SMS_WEBHOOK_SECRET:
     if SMS_BACKEND in {"aliyun", "tencent"} and not DEBUG:
         raise ImproperlyConfigured("SMS_WEBHOOK_SECRET 未设置：真实短信通道的回执与上行回调地址需要一个随机密钥。")
     SMS_WEBHOOK_SECRET = "dev-webhook-secret"
+
+# --- 兑现 (portal/payouts) ------------------------------------------------------------------------
+# Fernet key(s) encrypting firms' receiving bank accounts; comma-separated to rotate (the first encrypts).
+# Required outside development (``manage.py check --deploy`` and the first use refuse without it).
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="  # development only, not a secret
 
 LOGGING = {
     "version": 1,
