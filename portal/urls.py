@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from notifications.links import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
+from portal.payouts import urls as payout_urls
 from portal.views import enterprise, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
@@ -31,12 +32,14 @@ portal_patterns = [
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
+    path("", include("portal.payouts.urls")),
     path("healthz", public.healthz, name="healthz"),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("policies.urls")),
     path("api/", include("enterprises.urls")),
     path("api/", include("matching.urls")),
+    path("api/", include((payout_urls.api_patterns, "payouts-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

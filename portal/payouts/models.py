@@ -181,9 +181,13 @@ class PayoutEntry(models.Model):
 
     # Keys without database constraints, as on the push tables: a round writes 400,000 rows from one join.
     round = models.ForeignKey(
-        PayoutRound, verbose_name="批次", related_name="entries", on_delete=models.CASCADE, db_index=False,
+        PayoutRound,
+        verbose_name="批次",
+        related_name="entries",
+        on_delete=models.CASCADE,
+        db_index=False,
         db_constraint=False,
-    )  # fmt: skip
+    )
     enterprise = models.ForeignKey(
         "enterprises.Enterprise", verbose_name="企业", related_name="+", on_delete=models.CASCADE, db_constraint=False
     )
@@ -321,9 +325,13 @@ class ApplicationEvent(models.Model):
     """One reported state of an application; (application, status) is unique, so a repeat changes nothing."""
 
     application = models.ForeignKey(
-        Application, verbose_name="申报", related_name="events", on_delete=models.CASCADE, db_index=False,
+        Application,
+        verbose_name="申报",
+        related_name="events",
+        on_delete=models.CASCADE,
+        db_index=False,
         db_constraint=False,
-    )  # fmt: skip
+    )
     status = models.CharField("状态", max_length=12, choices=ApplicationStatus.choices)
     reason = models.CharField("说明", max_length=300, blank=True)
     amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, null=True, blank=True)

@@ -95,9 +95,14 @@ def _rule_refs(node: dict, fields: set[str], tags: set[str]) -> None:
 
 @transaction.atomic
 def round_open(
-    *, policy: Policy, user, name: str = "", on: datetime.date | None = None, confirm_days: int = 5,
+    *,
+    policy: Policy,
+    user,
+    name: str = "",
+    on: datetime.date | None = None,
+    confirm_days: int = 5,
     publicity_days: int = 5,
-) -> PayoutRound:  # fmt: skip
+) -> PayoutRound:
     """Freeze the policy's audience on ``on`` into a new round's 拟兑现名单, with amounts and explanations."""
     check_payout_permission(user, "open_payoutround")
     on = on or timezone.localdate()
@@ -156,8 +161,10 @@ def _freeze_entries(round_: PayoutRound, audience, fields: set[str], tags: set[s
         pairs = ", ".join(f"'{FACT_KEYS.get(f, f)}', {FACT_COLUMNS[f]}" for f in sorted(fields) if f in FACT_COLUMNS)
         facts = f"jsonb_strip_nulls(jsonb_build_object({pairs}))" if pairs else "'{}'::jsonb"
         if tags:
-            facts += (" || jsonb_build_object('tags', COALESCE((SELECT jsonb_agg(t.code) FROM payout_tags t "
-                      "WHERE t.enterprise_id = e.id), '[]'::jsonb))")  # fmt: skip
+            facts += (
+                " || jsonb_build_object('tags', COALESCE((SELECT jsonb_agg(t.code) FROM payout_tags t "
+                "WHERE t.enterprise_id = e.id), '[]'::jsonb))"
+            )
         cursor.execute(
             f"""INSERT INTO {PayoutEntry._meta.db_table}
                   (round_id, enterprise_id, amount, status, reason, facts, bank_name, account_encrypted,
@@ -243,8 +250,11 @@ def round_submit(*, round_: PayoutRound, user) -> PayoutRound:
     if not round_.listed_count:
         raise ValidationError("名单中没有拟兑现的企业，不能提交复核。")
     round_.status, round_.submitted_by, round_.submitted_at, round_.review_note = (
-        Status.AWAITING_APPROVAL, user, timezone.now(), "",
-    )  # fmt: skip
+        Status.AWAITING_APPROVAL,
+        user,
+        timezone.now(),
+        "",
+    )
     round_.save(update_fields=["status", "submitted_by", "submitted_at", "review_note"])
     _audit(round_, "提交复核", user)
     return round_
@@ -293,4 +303,178 @@ def round_cancel(*, round_: PayoutRound, user, reason: str) -> PayoutRound:
     round_.status = Status.CANCELLED
     round_.save(update_fields=["status"])
     _audit(round_, "取消批次", user, reason)
+    return round_
+
+
+# --- the firm's answer (意愿确认) ----------------------------------------------------------------------------
+
+ACCOUNT_CHARS = set("0123456789")
+
+
+def _clean_account(account: str) -> str:
+    digits = "".join(account.split()).replace("-", "")
+    if not (8 <= len(digits) <= 32) or not set(digits) <= ACCOUNT_CHARS:
+        raise ValidationError("收款账号应为 8 至 32 位数字。")
+    return digits
+
+
+@transaction.atomic
+def entry_confirm(*, entry: PayoutEntry, bank_name: str, account: str) -> PayoutEntry:
+    """The firm accepts the support and gives (or corrects) its receiving account, stored encrypted.
+
+    While the round asks for answers; or, after a failed payment, to correct the account for the next one."""
+    from portal.payouts.crypto import encrypt
+
+    bank_name = bank_name.strip()
+    if not bank_name or len(bank_name) > 100:
+        raise ValidationError("请填写开户银行（如：中国工商银行无锡新区支行）。")
+    digits = _clean_account(account)
+    entry = PayoutEntry.objects.select_for_update().select_related("round").get(pk=entry.pk)
+    round_ = entry.round
+    asking = round_.status == Status.CONFIRMING and entry.status in {
+        EntryStatus.LISTED,
+        EntryStatus.CONFIRMED,
+        EntryStatus.DECLINED,
+    }
+    if asking and round_.confirm_deadline and timezone.localdate() > round_.confirm_deadline:
+        raise ValidationError("意愿确认已截止。")
+    correcting = entry.status == EntryStatus.FAILED
+    if not (asking or correcting):
+        raise ValidationError(f"当前为“{entry.get_status_display()}”，无需确认。")
+    entry.status, entry.bank_name, entry.account_encrypted, entry.account_last4 = (
+        EntryStatus.CONFIRMED,
+        bank_name,
+        encrypt(digits),
+        digits[-4:],
+    )
+    entry.answered_at = entry.updated_at = timezone.now()
+    if correcting:
+        entry.reason = ""
+    entry.save(
+        update_fields=[
+            "status",
+            "bank_name",
+            "account_encrypted",
+            "account_last4",
+            "answered_at",
+            "updated_at",
+            "reason",
+        ]
+    )
+    _audit(round_, "企业更正账户" if correcting else "企业确认", None, f"{bank_name} 尾号 {digits[-4:]}", entry)
+    _recount(round_)
+    return entry
+
+
+@transaction.atomic
+def entry_decline(*, entry: PayoutEntry, reason: str = "") -> PayoutEntry:
+    """The firm declines the support (it may change its mind until the deadline)."""
+    entry = PayoutEntry.objects.select_for_update().select_related("round").get(pk=entry.pk)
+    round_ = entry.round
+    if round_.status != Status.CONFIRMING or entry.status not in {EntryStatus.LISTED, EntryStatus.CONFIRMED}:
+        raise ValidationError(f"当前为“{entry.get_status_display()}”，不能放弃。")
+    if round_.confirm_deadline and timezone.localdate() > round_.confirm_deadline:
+        raise ValidationError("意愿确认已截止。")
+    entry.status, entry.reason = EntryStatus.DECLINED, (reason.strip() or "企业自愿放弃")[:200]
+    entry.answered_at = entry.updated_at = timezone.now()
+    entry.save(update_fields=["status", "reason", "answered_at", "updated_at"])
+    _audit(round_, "企业放弃", None, entry.reason, entry)
+    _recount(round_)
+    return entry
+
+
+# --- 公示 and 异议 ----------------------------------------------------------------------------------------------
+
+OBJECTION_WORKING_DAYS = 5  # staff answer an objection within this many working days
+
+
+@transaction.atomic
+def round_publish(*, round_: PayoutRound, user) -> PayoutRound:
+    """Close the answers and publish the confirmed firms (公示) for the round's number of working days."""
+    check_payout_permission(user, "open_payoutround")
+    round_ = _locked(round_, Status.CONFIRMING)
+    today = timezone.localdate()
+    waiting = PayoutEntry.objects.filter(round=round_, status=EntryStatus.LISTED)
+    if waiting.exists() and round_.confirm_deadline and today <= round_.confirm_deadline:
+        raise ValidationError(f"意愿确认 {round_.confirm_deadline:%Y-%m-%d} 截止，尚有企业未答复，截止后才能公示。")
+    waiting.update(status=EntryStatus.UNANSWERED, reason="逾期未确认", updated_at=timezone.now())
+    round_.status, round_.publicity_start = Status.PUBLICITY, today
+    round_.publicity_end = add_working_days(today, round_.publicity_days)
+    round_.save(update_fields=["status", "publicity_start", "publicity_end"])
+    _recount(round_)
+    _audit(round_, "开始公示", user, f"公示至 {round_.publicity_end:%Y-%m-%d}")
+    return round_
+
+
+@transaction.atomic
+def objection_raise(*, round_: PayoutRound, reason: str, contact: str, entry_id: int | None = None):
+    """Anyone may object during 公示; the objection gets a working-day deadline for staff."""
+    from portal.payouts.models import Objection
+
+    reason, contact = reason.strip(), contact.strip()
+    if len(reason) < 5:
+        raise ValidationError("请写明异议理由（至少 5 个字）。")
+    if not contact:
+        raise ValidationError("请留下联系方式，以便告知处理结果。")
+    today = timezone.localdate()
+    if round_.status != Status.PUBLICITY or (round_.publicity_end and today > round_.publicity_end):
+        raise ValidationError("该批次不在公示期内。")
+    entry = None
+    if entry_id:
+        entry = PayoutEntry.objects.filter(round=round_, pk=entry_id, status=EntryStatus.CONFIRMED).first()
+    return Objection.objects.create(
+        round=round_,
+        entry=entry,
+        reason=reason[:1000],
+        contact=contact[:100],
+        due_on=add_working_days(today, OBJECTION_WORKING_DAYS),
+    )
+
+
+@transaction.atomic
+def objection_handle(*, objection, user, upheld: bool, answer: str):
+    """Staff answer an objection; an upheld one takes the firm off the list, with the answer as the reason."""
+    from portal.payouts.models import Objection
+
+    check_payout_permission(user, "handle_objection")
+    answer = answer.strip()
+    if not answer:
+        raise ValidationError("请填写处理意见。")
+    objection = Objection.objects.select_for_update().get(pk=objection.pk)
+    if objection.status != Objection.Status.OPEN:
+        raise ValidationError("该异议已处理。")
+    objection.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
+    objection.answer, objection.handled_by, objection.handled_at = answer, user, timezone.now()
+    objection.save(update_fields=["status", "answer", "handled_by", "handled_at"])
+    round_ = objection.round
+    _audit(round_, "异议成立" if upheld else "异议不成立", user, answer, objection.entry)
+    if upheld and objection.entry_id:
+        entry = PayoutEntry.objects.select_for_update().get(pk=objection.entry_id)
+        if entry.status not in {EntryStatus.PAID, EntryStatus.EXCLUDED}:
+            entry.status, entry.reason, entry.updated_at = (
+                EntryStatus.EXCLUDED,
+                f"公示异议成立：{answer}"[:200],
+                timezone.now(),
+            )
+            entry.save(update_fields=["status", "reason", "updated_at"])
+            _recount(round_)
+    return objection
+
+
+@transaction.atomic
+def round_to_finance(*, round_: PayoutRound, user) -> PayoutRound:
+    """After 公示, with every objection answered, the confirmed list goes to finance (the export marks it)."""
+    from portal.payouts.models import Objection
+
+    check_payout_permission(user, "export_payoutround")
+    round_ = _locked(round_, Status.PUBLICITY, Status.FINANCE)
+    if round_.status == Status.PUBLICITY:
+        if timezone.localdate() <= round_.publicity_end:
+            raise ValidationError(f"公示期至 {round_.publicity_end:%Y-%m-%d}，公示结束后才能报送财政。")
+        if Objection.objects.filter(round=round_, status=Objection.Status.OPEN).exists():
+            raise ValidationError("尚有未处理的公示异议，处理后才能报送财政。")
+        round_.status = Status.FINANCE
+    round_.exported_at = timezone.now()
+    round_.save(update_fields=["status", "exported_at"])
+    _audit(round_, "导出拨付名单", user)
     return round_

@@ -35,9 +35,13 @@ def free_policy(db):
         audience_rule=IN_XINWU,
     )
     PayoutStandard.objects.create(
-        policy=policy, kind=PayoutStandard.Kind.SHARE, basis=PayoutStandard.Basis.ANNUAL_REVENUE,
-        rate_percent=Decimal("10"), cap=Decimal("500000"), rounding_unit=Decimal("100"),
-    )  # fmt: skip
+        policy=policy,
+        kind=PayoutStandard.Kind.SHARE,
+        basis=PayoutStandard.Basis.ANNUAL_REVENUE,
+        rate_percent=Decimal("10"),
+        cap=Decimal("500000"),
+        rounding_unit=Decimal("100"),
+    )
     return policy
 
 
@@ -45,14 +49,19 @@ def free_policy(db):
 def firms(db, fresh_matching):
     """Four firms in 新吴区 (one without revenue figures) and one elsewhere."""
     return {
-        "small": EnterpriseFactory(name="无锡小微科技有限公司", employees=12, annual_revenue=Decimal("123.4567"),
-                                   contact_mobile="13900000011"),
-        "big": EnterpriseFactory(name="无锡大成制造有限公司", employees=800, annual_revenue=Decimal("90000"),
-                                 contact_mobile="13900000012"),
-        "mid": EnterpriseFactory(name="无锡中坚材料有限公司", employees=60, annual_revenue=Decimal("400"),
-                                 contact_mobile="13900000013"),
-        "unknown": EnterpriseFactory(name="无锡无数据贸易有限公司", employees=30, annual_revenue=None,
-                                     contact_mobile="13900000014"),
-        "tiny": EnterpriseFactory(name="无锡三人小店", employees=3, annual_revenue=Decimal("50"),
-                                  contact_mobile="13900000015"),
-    }  # fmt: skip
+        "small": EnterpriseFactory(
+            name="无锡小微科技有限公司", employees=12, annual_revenue=Decimal("123.4567"), contact_mobile="13900000011"
+        ),
+        "big": EnterpriseFactory(
+            name="无锡大成制造有限公司", employees=800, annual_revenue=Decimal("90000"), contact_mobile="13900000012"
+        ),
+        "mid": EnterpriseFactory(
+            name="无锡中坚材料有限公司", employees=60, annual_revenue=Decimal("400"), contact_mobile="13900000013"
+        ),
+        "unknown": EnterpriseFactory(
+            name="无锡无数据贸易有限公司", employees=30, annual_revenue=None, contact_mobile="13900000014"
+        ),
+        "tiny": EnterpriseFactory(
+            name="无锡三人小店", employees=3, annual_revenue=Decimal("50"), contact_mobile="13900000015"
+        ),
+    }

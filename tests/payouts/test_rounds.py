@@ -81,8 +81,9 @@ def test_the_standard_is_validated(free_policy, officer):
         services.standard_set(policy=free_policy, user=officer, kind=PayoutStandard.Kind.FIXED, fixed_amount=None)
     assert "固定金额方式须填写大于 0 的金额。" in refused.value.messages
     with pytest.raises(ValidationError) as refused:
-        services.standard_set(policy=free_policy, user=officer, kind=PayoutStandard.Kind.SHARE, basis="",
-                              rate_percent=Decimal("120"))  # fmt: skip
+        services.standard_set(
+            policy=free_policy, user=officer, kind=PayoutStandard.Kind.SHARE, basis="", rate_percent=Decimal("120")
+        )
     assert {"按比例方式须选择计算依据（企业指标）。", "比例须大于 0 且不超过 100（%）。"} <= set(refused.value.messages)
 
 
