@@ -158,6 +158,7 @@ CELERY_TASK_ROUTES = {
     "policies.tasks.*": {"queue": "maintenance"},
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
+    "portal.payouts.tasks.*": {"queue": "maintenance"},
 }
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -173,6 +174,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-link-opens": {"task": "notifications.tasks.flush_link_opens", "schedule": 30.0},
     "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": env.float("SMS_WATCHDOG_SECONDS", 60.0)},
+    "payout-reminders-daily": {"task": "portal.payouts.tasks.remind_unanswered", "schedule": crontab(hour=9, minute=0)},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
@@ -277,6 +279,9 @@ if not SMS_WEBHOOK_SECRET:
 # Fernet key(s) encrypting firms' receiving bank accounts; comma-separated to rotate (the first encrypts).
 # Required outside development (``manage.py check --deploy`` and the first use refuse without it).
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+# The registered 通知 template asking a round's firms to confirm (意愿确认), e.g.
+# "{企业简称}：您可免申享受“{政策简称}”，请点击 {link} 确认领取并核对收款账户。"
+SMS_PAYOUT_TEMPLATE = env("SMS_PAYOUT_TEMPLATE", default="SMS_PAYOUT_CONFIRM")
 if not FIELD_ENCRYPTION_KEY and DEBUG:
     FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="  # development only, not a secret
 

@@ -19,6 +19,7 @@ from enterprises.models import Enterprise
 from policies.models import Policy
 from portal import selectors
 from portal.models import PolicyReaction
+from portal.payouts import selectors as payouts
 from portal.services import corrections, feedback, signin
 
 
@@ -106,6 +107,7 @@ def my_package(request, enterprise: Enterprise):
             "enterprise": enterprise,
             "package": selectors.my_package(enterprise=enterprise),
             "reaction_kinds": PolicyReaction.Kind.choices,
+            "trackers": payouts.enterprise_trackers(enterprise_id=enterprise.pk),
         },
     )
 

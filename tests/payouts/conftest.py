@@ -14,6 +14,20 @@ IN_XINWU = {
 }
 
 
+NOTICE = "{企业简称}：您可免申享受“{政策简称}”，请点击 {link} 确认领取并核对收款账户。"
+
+
+@pytest.fixture(autouse=True)
+def notice_template(db, settings):
+    """The registered 通知 template of 意愿确认, and pushes at any hour."""
+    from notifications.models import SmsTemplate
+
+    settings.SMS_QUIET_HOURS = ()
+    return SmsTemplate.objects.create(
+        name="意愿确认", code=settings.SMS_PAYOUT_TEMPLATE, body=NOTICE, kind=SmsTemplate.Kind.NOTICE
+    )
+
+
 @pytest.fixture
 def officer(db):
     return UserFactory(username="officer", role=PAYOUT_OFFICER)
@@ -65,3 +79,21 @@ def firms(db, fresh_matching):
             name="无锡三人小店", employees=3, annual_revenue=Decimal("50"), contact_mobile="13900000015"
         ),
     }
+
+
+@pytest.fixture
+def approved(free_policy, firms, officer, approver):
+    """A round frozen, submitted and approved; its 意愿确认 push planned. Returns the round and the messages
+    by firm key."""
+    from notifications.models import Message
+    from notifications.services import campaign_plan
+    from portal.payouts import services
+
+    round_ = services.round_open(policy=free_policy, user=officer)
+    services.round_submit(round_=round_, user=officer)
+    services.round_approve(round_=round_, user=approver)
+    round_.refresh_from_db()
+    campaign = round_.campaigns.get()
+    campaign_plan(campaign=campaign)  # what the planning worker does after the commit
+    by_firm = {m.enterprise_id: m for m in Message.objects.filter(campaign=campaign)}
+    return round_, {key: by_firm.get(firm.pk) for key, firm in firms.items()}
