@@ -6,7 +6,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
-from portal.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER
+from portal.roles import (
+    ADMINISTRATOR,
+    EDITOR,
+    PAYOUT_APPROVER,
+    PAYOUT_OFFICER,
+    PUSH_APPROVER,
+    PUSH_OPERATOR,
+    REVIEWER,
+)
 
 ACCOUNTS = [
     ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),
@@ -14,6 +22,8 @@ ACCOUNTS = [
     ("reviewer", REVIEWER, False, "政策审核（审核发布、退回、撤回）"),
     ("operator", PUSH_OPERATOR, False, "推送操作员（创建并发起短信推送）"),
     ("approver", PUSH_APPROVER, False, "推送复核（开启 SMS_LAUNCH_APPROVAL 时复核推送）"),
+    ("payout", PAYOUT_OFFICER, False, "兑现专员（生成与审核兑现名单、公示、报送财政、申报状态）"),
+    ("payoutcheck", PAYOUT_APPROVER, False, "兑现复核（复核兑现名单）"),
 ]
 
 

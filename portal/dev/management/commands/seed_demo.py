@@ -44,4 +44,14 @@ class Command(BaseCommand):
                 f"{enterprises / max(elapsed, 1e-6):,.0f} 家/秒）"
             )
         changes.enterprises_changed(None)  # running processes rebuild their matching index
+        if enterprises and policies:
+            from portal.dev.demo.payouts import generate_payouts
+
+            made = generate_payouts(seed=seed)
+            if made["round"] is not None:
+                r = made["round"]
+                self.stdout.write(
+                    f"兑现：免申即享批次“{r.name}”公示中（{r.listed_count:,} 户，{r.total_amount:,.2f} 元），"
+                    f"申报办理状态 {made['applications']:,} 条"
+                )
         self.stdout.write(self.style.SUCCESS(f"演示数据生成完成，用时 {time.monotonic() - started:.1f} 秒。"))
