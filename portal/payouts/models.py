@@ -116,8 +116,9 @@ class PayoutRound(models.Model):
         CLOSED = "closed", "已完成"
         CANCELLED = "cancelled", "已取消"
 
+    # Published policies are withdrawn, never deleted (only drafts are, and a draft has no rounds).
     policy = models.ForeignKey(
-        "policies.Policy", verbose_name="政策", related_name="payout_rounds", on_delete=models.PROTECT
+        "policies.Policy", verbose_name="政策", related_name="payout_rounds", on_delete=models.CASCADE
     )
     name = models.CharField("批次名称", max_length=100)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DRAFT)
