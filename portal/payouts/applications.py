@@ -24,7 +24,6 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from core.db import copy_value
 from enterprises.models import Enterprise
@@ -61,6 +60,8 @@ COLUMNS = {  # Chinese or English keys / XLSX headers -> field
     "发生时间": "at",
 }
 STATUS_WORDS = {**{s.label: s.value for s in ApplicationStatus}, **{s.value: s.value for s in ApplicationStatus}}
+FIELDS = {"uscc", "policy", "external_id", "status", "reason", "amount", "at"}
+RANKS = {status: str(rank) for status, rank in APPLICATION_RANK.items()}
 
 
 def reporting_scope(*, user) -> set[int] | None:
@@ -115,16 +116,19 @@ def table_lines(headers: list[str], rows: Iterable[tuple[int, list]]) -> Iterato
         yield number, {k: c for k, c in zip(keys, cells, strict=False) if k}
 
 
-def _clean(item: dict, now: datetime.datetime) -> tuple[tuple | None, str]:
-    """One line as a row for the batch table, or the reason it is refused."""
-    item = {COLUMNS.get(k, k): v for k, v in item.items()}
+def _clean(item: dict, now: datetime.datetime, when) -> tuple[str | None, str]:
+    """One line as a COPY row for the batch table (after its line number), or the reason it is refused."""
+    if any(k not in FIELDS for k in item):
+        item = {COLUMNS.get(k, k): v for k, v in item.items()}
     uscc = str(item.get("uscc") or "").strip().upper()
-    if len(uscc) != 18:
+    if len(uscc) != 18 or not uscc.isalnum():
         return None, "统一社会信用代码应为 18 位"
-    try:
-        policy = int(str(item.get("policy") or "").strip())
-    except ValueError:
-        return None, "政策编号（policy）应为政策的数字编号"
+    policy = item.get("policy")
+    if type(policy) is not int:
+        try:
+            policy = int(str(policy or "").strip())
+        except ValueError:
+            return None, "政策编号（policy）应为政策的数字编号"
     external_id = str(item.get("external_id") or "").strip()
     if not external_id or len(external_id) > 64 or "\x00" in external_id:
         return None, "申报编号（external_id）不能为空，且不超过 64 个字符"
@@ -142,35 +146,47 @@ def _clean(item: dict, now: datetime.datetime) -> tuple[tuple | None, str]:
             return None, "金额（amount）应为数字（元）"
         if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
             return None, "金额（amount）应为不小于 0 的数字（元）"
-    at = _when(item.get("at"), now)
+    at = when(item.get("at"))
     if at is None:
-        return None, "时间（at）应为 ISO 日期或时间，如 2026-03-01 或 2026-03-01T09:30:00+08:00"
+        return None, "时间（at）应为 ISO 日期或时间，如 2026-03-01 或 2026-03-01T09:30:00+08:00，且不晚于明天"
     if status == ApplicationStatus.REJECTED and not reason:
         return None, "状态为“未通过”时须填写原因（reason）"
-    return (uscc, policy, external_id, status, APPLICATION_RANK[status], reason, amount, at), ""
+    row = (uscc, str(policy), copy_value(external_id), status, RANKS[status], copy_value(reason),
+           "\\N" if amount is None else str(amount), at)  # fmt: skip
+    return "\t".join(row), ""
 
 
-def _when(value, now: datetime.datetime) -> datetime.datetime | None:
-    if value in (None, ""):
-        return now
-    if isinstance(value, datetime.datetime):
-        moment = value
-    elif isinstance(value, datetime.date):
-        moment = datetime.datetime.combine(value, datetime.time(12))
-    else:
-        text = str(value).strip()
-        try:
-            moment = parse_datetime(text)
-            if moment is None:
-                day = parse_date(text)
-                moment = datetime.datetime.combine(day, datetime.time(12)) if day else None
-        except ValueError:
-            return None
-    if moment is None:
-        return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment if moment <= now + datetime.timedelta(days=1) else None
+def _parser(now: datetime.datetime):
+    """``at`` → the timestamp's COPY text, or None; remembered per distinct text (a batch repeats its days)."""
+    zone, latest, seen = timezone.get_current_timezone(), now + datetime.timedelta(days=1), {}
+
+    def when(value) -> str | None:
+        if value in (None, ""):
+            return now.isoformat()
+        key = value if isinstance(value, str) else repr(value)
+        if key in seen:
+            return seen[key]
+        moment = None
+        if isinstance(value, datetime.datetime):
+            moment = value
+        elif isinstance(value, datetime.date):
+            moment = datetime.datetime.combine(value, datetime.time(12))
+        else:
+            text = str(value).strip()
+            try:
+                moment = datetime.datetime.fromisoformat(text)
+                if len(text) <= 10:  # a day: noon, so no time zone moves it to another day
+                    moment = moment.replace(hour=12)
+            except ValueError:
+                moment = None
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        result = moment.isoformat() if moment is not None and moment <= latest else None
+        if len(seen) < 100_000:
+            seen[key] = result
+        return result
+
+    return when
 
 
 # --- the batch ---------------------------------------------------------------------------------------------
@@ -185,6 +201,7 @@ def applications_report(*, user, lines: Iterable[tuple[int, dict | str]], chunk:
     scope = reporting_scope(user=user)
     result = ReportResult()
     now = timezone.now()
+    when = _parser(now)
     with transaction.atomic(), connection.cursor() as cursor:
         # One batch at a time: states of the same application in two batches must not cross.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('payouts.applications_report'))")
@@ -196,12 +213,12 @@ def applications_report(*, user, lines: Iterable[tuple[int, dict | str]], chunk:
         buffer, pending = io.StringIO(), 0
         for number, item in lines:
             result.received += 1
-            row, problem = (None, item) if isinstance(item, str) else _clean(item, now)
+            row, problem = (None, item) if isinstance(item, str) else _clean(item, now, when)
             if row is None:
                 external = str(item.get("external_id", ""))[:64] if isinstance(item, dict) else ""
                 result.refuse(number, problem, external)
                 continue
-            buffer.write(f"{number}\t" + "\t".join(map(copy_value, row)) + "\n")
+            buffer.write(f"{number}\t{row}\n")
             pending += 1
             if pending >= chunk:
                 buffer.seek(0)

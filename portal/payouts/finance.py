@@ -26,7 +26,7 @@ from portal.payouts.crypto import decrypt
 from portal.payouts.models import PayoutAudit, PayoutEntry, PayoutRound
 
 EntryStatus = PayoutEntry.Status
-HEADERS = ["序号", "企业名称", "统一社会信用代码", "开户银行", "收款账号", "金额（元）", "政策", "批次"]
+HEADERS = ["序号", "企业名称", "统一社会信用代码", "开户银行", "收款账号", "金额（元）"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FETCH = 10_000
 
@@ -69,9 +69,13 @@ class Totals:
 
     def rows(self) -> list[list]:
         return [
-            ["合计", f"{self.count} 户", "", "", "", self.amount, "", ""],
-            ["校验", "SHA-256（统一社会信用代码|收款账号|金额 每行一条）", "", "", "", "", self.digest.hexdigest(), ""],
+            ["合计", f"{self.count} 户", "", "", "", self.amount],
+            ["校验", "SHA-256（统一社会信用代码|收款账号|金额 每行一条）", self.digest.hexdigest(), "", "", ""],
         ]
+
+
+def title(round_: PayoutRound) -> str:
+    return f"拨付名单 · {round_.policy.title} · {round_.name}（批次 {round_.pk}）"
 
 
 def write_xlsx(*, round_: PayoutRound, target) -> Totals:
@@ -86,19 +90,17 @@ def write_xlsx(*, round_: PayoutRound, target) -> Totals:
     sheet.set_column(1, 1, 36)
     sheet.set_column(2, 4, 24)
     sheet.set_column(5, 5, 16)
-    sheet.set_column(6, 7, 30)
-    sheet.write_row(0, 0, HEADERS, bold)
-    totals, policy, name = Totals(), excel_safe(round_.policy.title), excel_safe(round_.name)
-    row = 0
-    for row, (n, firm, uscc, bank, account, amount) in enumerate(export_rows(round_=round_), 1):
+    sheet.write_string(0, 0, excel_safe(title(round_)), bold)
+    sheet.write_row(1, 0, HEADERS, bold)
+    totals = Totals()
+    row = 1
+    for row, (n, firm, uscc, bank, account, amount) in enumerate(export_rows(round_=round_), 2):
         sheet.write_number(row, 0, n)
         sheet.write_string(row, 1, excel_safe(firm))
         sheet.write_string(row, 2, uscc)
         sheet.write_string(row, 3, excel_safe(bank))
         sheet.write_string(row, 4, account)  # text: a long number would lose digits as a number
         sheet.write_number(row, 5, float(amount), money)
-        sheet.write_string(row, 6, policy)
-        sheet.write_string(row, 7, name)
         totals.add(uscc, account, amount)
     for offset, values in enumerate(totals.rows(), 1):
         for col, value in enumerate(values):
@@ -122,10 +124,10 @@ def csv_lines(*, round_: PayoutRound) -> Iterator[str]:
         return out.getvalue()
 
     yield "\ufeff" + line(HEADERS)
-    totals, policy, name = Totals(), round_.policy.title, round_.name
+    totals = Totals()
     for n, firm, uscc, bank, account, amount in export_rows(round_=round_):
         totals.add(uscc, account, amount)
-        yield line([n, firm, uscc, bank, account, f"{amount:.2f}", policy, name])
+        yield line([n, firm, uscc, bank, account, f"{amount:.2f}"])
     for values in totals.rows():
         yield line([f"{v:.2f}" if isinstance(v, Decimal) else v for v in values])
 

@@ -75,13 +75,14 @@ def test_the_export_totals_equal_the_sum_of_rows_and_the_checksum_matches(publis
     assert Decimal(total[5]) == sum(Decimal(r[5]) for r in data) == Decimal("623400.00")
     assert total[1] == f"{len(data)} 户"
     expected = hashlib.sha256("".join(f"{r[2]}|{r[4]}|{r[5]}\n" for r in data).encode()).hexdigest()
-    assert check[6] == expected
+    assert check[2] == expected
     path = tmp_path / "list.xlsx"
     finance.write_xlsx(round_=round_, target=str(path))
     sheet = load_workbook(path, read_only=True).active
     values = list(sheet.values)
-    body = values[1:-2]
-    assert values[-2][5] == sum(r[5] for r in body) == 623400 and values[-1][6] == expected
+    assert values[0][0].startswith("拨付名单 · ") and values[1][4] == "收款账号"
+    body = values[2:-2]
+    assert values[-2][5] == sum(r[5] for r in body) == 623400 and values[-1][2] == expected
     assert [r[4] for r in body] == [ACCOUNTS["small"], ACCOUNTS["big"]]  # text, every digit kept
 
 
