@@ -49,12 +49,23 @@ def run() -> None:
     staff = User.objects.create_superuser("bench-payout", password=None)
     checker = User.objects.create_superuser("bench-checker", password=None)
     policy = Policy.objects.create(
-        title="无锡市中小企业营收奖励（免申即享，基准）", short_title="营收奖励", level="city", summary="基准",
-        status=Policy.Status.PUBLISHED, published_at=timezone.now(), audience_rule=BROAD,
+        title="无锡市中小企业营收奖励（免申即享，基准）",
+        short_title="营收奖励",
+        level="city",
+        summary="基准",
+        status=Policy.Status.PUBLISHED,
+        published_at=timezone.now(),
+        audience_rule=BROAD,
         delivery=Policy.Delivery.NO_APPLICATION,
-    )  # fmt: skip
-    Standard.objects.create(policy=policy, kind=Standard.Kind.SHARE, basis=Standard.Basis.ANNUAL_REVENUE,
-                            rate_percent=Decimal("1"), cap=Decimal("200000"), rounding_unit=Decimal("100"))  # fmt: skip
+    )
+    Standard.objects.create(
+        policy=policy,
+        kind=Standard.Kind.SHARE,
+        basis=Standard.Basis.ANNUAL_REVENUE,
+        rate_percent=Decimal("1"),
+        cap=Decimal("200000"),
+        rounding_unit=Decimal("100"),
+    )
     started = time.monotonic()
     get_index()
     print(f"[payout] matching index built in {time.monotonic() - started:.1f} s (not timed: every process holds one)")
@@ -66,24 +77,36 @@ def run() -> None:
     freeze = time.perf_counter() - started
     audience = round_.listed_count + round_.excluded_count
     naive = _naive_freeze(policy, SAMPLE)
-    rows.append((f"freeze a round: {audience:,} firms with amounts + explanation facts", f"{freeze:.1f} s",
-                 f"ORM row by row, {SAMPLE:,}-firm sample: {naive * 1000:.2f} ms/firm → ≈{naive * audience:,.0f} s"))  # fmt: skip
+    rows.append(
+        (
+            f"freeze a round: {audience:,} firms with amounts + explanation facts",
+            f"{freeze:.1f} s",
+            f"ORM row by row, {SAMPLE:,}-firm sample: {naive * 1000:.2f} ms/firm → ≈{naive * audience:,.0f} s",
+        )
+    )
 
     # 2. Export: confirm everyone with an encrypted account (setup), 公示 over, then each format in a child.
     _confirm_all(round_)
     services.round_submit(round_=round_, user=staff)
     PayoutRound.objects.filter(pk=round_.pk).update(
-        status=PayoutRound.Status.PUBLICITY, publicity_start=timezone.localdate() - timezone.timedelta(days=10),
-        publicity_end=timezone.localdate() - timezone.timedelta(days=1), approved_by=checker,
-    )  # fmt: skip
+        status=PayoutRound.Status.PUBLICITY,
+        publicity_start=timezone.localdate() - timezone.timedelta(days=10),
+        publicity_end=timezone.localdate() - timezone.timedelta(days=1),
+        approved_by=checker,
+    )
     round_ = services.round_to_finance(round_=PayoutRound.objects.get(pk=round_.pk), user=staff)
     scratch = Path(tempfile.mkdtemp(prefix="payout-bench-"))
     for fmt in ("xlsx", "csv"):
         seconds, count, peak, base = _export_in_child(round_, fmt, scratch / f"list.{fmt}")
         size = (scratch / f"list.{fmt}").stat().st_size / 1e6
         comparison = _naive_export(round_, min(SAMPLE * 10, count)) if fmt == "xlsx" else "-"
-        rows.append((f"finance export {fmt.upper()}: {count:,} rows ({size:,.0f} MB)",
-                     f"{seconds:.1f} s, peak RSS {peak:,.0f} MB (+{peak - base:,.0f})", comparison))  # fmt: skip
+        rows.append(
+            (
+                f"finance export {fmt.upper()}: {count:,} rows ({size:,.0f} MB)",
+                f"{seconds:.1f} s, peak RSS {peak:,.0f} MB (+{peak - base:,.0f})",
+                comparison,
+            )
+        )
 
     # 3. Application states through the API, in requests of BATCH lines.
     client, policies = _integration_client()
@@ -97,9 +120,13 @@ def run() -> None:
     api = time.perf_counter() - started
     events = ApplicationEvent.objects.count()
     naive_apps = _naive_applications(firms, policies, min(SAMPLE, 5_000))
-    rows.append((f"{LINES:,} application lines via POST /api/applications/ ({len(bodies)} requests)",
-                 f"{api:.1f} s ({LINES / api:,.0f} lines/s), {accepted:,} recorded, {refused:,} refused",
-                 f"ORM per line: {naive_apps * 1e6:,.0f} µs/line → ≈{naive_apps * LINES:,.0f} s"))  # fmt: skip
+    rows.append(
+        (
+            f"{LINES:,} application lines via POST /api/applications/ ({len(bodies)} requests)",
+            f"{api:.1f} s ({LINES / api:,.0f} lines/s), {accepted:,} recorded, {refused:,} refused",
+            f"ORM per line: {naive_apps * 1e6:,.0f} µs/line → ≈{naive_apps * LINES:,.0f} s",
+        )
+    )
     assert events == accepted, (events, accepted)
     print_table(rows)
     print(f"CPU reference {reference} ms before, {cpu_reference_ms()} ms after (bench.table.cpu_reference_ms)")
@@ -115,8 +142,12 @@ def _naive_freeze(policy: Policy, sample: int) -> float:
             firm = Enterprise.objects.get(pk=pk)
             explanation = explain_match(enterprise_id=pk, policy=policy)
             amount = None if firm.annual_revenue is None else min(firm.annual_revenue * 100, Decimal(200000))
-            PayoutEntry.objects.create(round=round_, enterprise_id=pk, amount=amount,
-                                       facts={"lines": [line.actual for line in explanation.leaves]})  # fmt: skip
+            PayoutEntry.objects.create(
+                round=round_,
+                enterprise_id=pk,
+                amount=amount,
+                facts={"lines": [line.actual for line in explanation.leaves]},
+            )
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
     PayoutRound.objects.filter(pk=round_.pk).delete()
@@ -141,8 +172,13 @@ def _export_in_child(round_: PayoutRound, fmt: str, path: Path) -> tuple[float, 
     if str(s["HOST"]).startswith("/"):
         url = f"postgres://{s['USER']}@/{s['NAME']}?host={s['HOST']}"
     env = {**os.environ, "DATABASE_URL": url}
-    out = subprocess.run([sys.executable, "-m", "bench.payout_export", str(round_.pk), fmt, str(path)], env=env,
-                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.payout_export", str(round_.pk), fmt, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return float(out[0]), int(out[1]), float(out[2]), float(out[3])
 
 
@@ -161,23 +197,33 @@ def _naive_export(round_: PayoutRound, sample: int) -> str:
     sheet = book.active
     entries = PayoutEntry.objects.filter(round=round_, status=PayoutEntry.Status.CONFIRMED).select_related("enterprise")
     for entry in entries.order_by("enterprise_id")[:sample]:
-        sheet.append([entry.enterprise.name, entry.enterprise.uscc, entry.bank_name,
-                      decrypt(entry.account_encrypted), float(entry.amount)])  # fmt: skip
+        sheet.append(
+            [
+                entry.enterprise.name,
+                entry.enterprise.uscc,
+                entry.bank_name,
+                decrypt(entry.account_encrypted),
+                float(entry.amount),
+            ]
+        )
     book.save(io.BytesIO())
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     total = round_.listed_count
-    return (f"openpyxl in memory from the ORM, {sample:,} rows: {elapsed:.1f} s, {peak:,.0f} MB "
-            f"(traced) → ≈{elapsed * total / sample:,.0f} s, ≈{peak * total / sample:,.0f} MB")  # fmt: skip
+    return (
+        f"openpyxl in memory from the ORM, {sample:,} rows: {elapsed:.1f} s, {peak:,.0f} MB "
+        f"(traced) → ≈{elapsed * total / sample:,.0f} s, ≈{peak * total / sample:,.0f} MB"
+    )
 
 
 def _integration_client() -> tuple[Client, list[int]]:
     department = Department.objects.get(code="WX-IIT")
     policies = []
     for n in range(5):
-        policy = Policy.objects.create(title=f"基准申报政策 {n}", level="city", summary="基准", status="published",
-                                       published_at=timezone.now())  # fmt: skip
+        policy = Policy.objects.create(
+            title=f"基准申报政策 {n}", level="city", summary="基准", status="published", published_at=timezone.now()
+        )
         policy.departments.set([department])
         policies.append(policy.pk)
     account = User.objects.create_user("bench-dept-system")
@@ -197,9 +243,19 @@ def _ndjson_batches(firms: list[str], policies: list[int]):
         app += 1
         uscc, policy = firms[app % len(firms)], policies[app % len(policies)]
         for status in ladder[: rng.randint(1, 4)]:
-            lines.append(json.dumps({"uscc": uscc, "policy": policy, "external_id": f"B{app:08d}", "status": status,
-                                     "amount": 50000 if status == "已拨付" else None, "at": "2026-06-01"},
-                                    ensure_ascii=False))  # fmt: skip
+            lines.append(
+                json.dumps(
+                    {
+                        "uscc": uscc,
+                        "policy": policy,
+                        "external_id": f"B{app:08d}",
+                        "status": status,
+                        "amount": 50000 if status == "已拨付" else None,
+                        "at": "2026-06-01",
+                    },
+                    ensure_ascii=False,
+                )
+            )
             n += 1
             if len(lines) == BATCH:
                 yield ("\n".join(lines)).encode()
@@ -221,9 +277,10 @@ def _naive_applications(firms: list[str], policies: list[int], sample: int) -> f
             policy = Policy.objects.get(pk=policies[i % len(policies)])
             department = policy.departments.filter(pk__in=allowed).first()
             app, _ = Application.objects.get_or_create(
-                department=department, external_id=f"N{i:08d}",
+                department=department,
+                external_id=f"N{i:08d}",
                 defaults={"enterprise": firm, "policy": policy, "status": "received", "status_at": timezone.now()},
-            )  # fmt: skip
+            )
             ApplicationEvent.objects.get_or_create(application=app, status="received", defaults={"at": timezone.now()})
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
