@@ -1,7 +1,7 @@
 """To finance and back: the confirmed list as XLSX or CSV for the paying unit, and its results read back.
 
-The export streams: rows come from a server-side cursor in chunks, the XLSX is written by xlsxwriter in
-``constant_memory`` mode (each row flushed to disk as it is written) and the CSV is a generator, so a
+The export streams: rows come from a server-side cursor in chunks, the XLSX is written row by row into its
+zip entry (``xlsx``) and the CSV is a generator, so a
 400,000-row list never sits in memory. Both end with a 合计 row (firms, amount) and a 校验 row: the
 SHA-256 of the data rows (``uscc|account|amount`` lines), which the paying unit can recompute.
 Every text cell goes through ``excel_safe``, so nothing a firm typed runs as a formula.
@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from enterprises.models import Enterprise
+from portal.payouts import xlsx
 from portal.payouts.applications import ReportResult
 from portal.payouts.crypto import decrypt
 from portal.payouts.models import PayoutAudit, PayoutEntry, PayoutRound
@@ -79,36 +80,18 @@ def title(round_: PayoutRound) -> str:
 
 
 def write_xlsx(*, round_: PayoutRound, target) -> Totals:
-    """The list as an XLSX into ``target`` (a path or binary file), in constant memory."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(target, {"constant_memory": True, "in_memory": False, "tmpdir": None})
-    sheet = book.add_worksheet("拨付名单")
-    money = book.add_format({"num_format": "#,##0.00"})
-    bold = book.add_format({"bold": True})
-    sheet.set_column(0, 0, 8)
-    sheet.set_column(1, 1, 36)
-    sheet.set_column(2, 4, 24)
-    sheet.set_column(5, 5, 16)
-    sheet.write_string(0, 0, excel_safe(title(round_)), bold)
-    sheet.write_row(1, 0, HEADERS, bold)
+    """The list as an XLSX into ``target`` (a path or binary file), streamed row by row (``xlsx.SheetWriter``)."""
     totals = Totals()
-    row = 1
-    for row, (n, firm, uscc, bank, account, amount) in enumerate(export_rows(round_=round_), 2):
-        sheet.write_number(row, 0, n)
-        sheet.write_string(row, 1, excel_safe(firm))
-        sheet.write_string(row, 2, uscc)
-        sheet.write_string(row, 3, excel_safe(bank))
-        sheet.write_string(row, 4, account)  # text: a long number would lose digits as a number
-        sheet.write_number(row, 5, float(amount), money)
-        totals.add(uscc, account, amount)
-    for offset, values in enumerate(totals.rows(), 1):
-        for col, value in enumerate(values):
-            if isinstance(value, Decimal):
-                sheet.write_number(row + offset, col, float(value), money)
-            elif value != "":
-                sheet.write_string(row + offset, col, value, bold)
-    book.close()
+    styles = (xlsx.PLAIN, xlsx.PLAIN, xlsx.PLAIN, xlsx.PLAIN, xlsx.PLAIN, xlsx.MONEY)
+    with xlsx.SheetWriter(target, "拨付名单", widths=(8, 36, 24, 28, 26, 16)) as sheet:
+        sheet.row([excel_safe(title(round_))], (xlsx.BOLD,))
+        sheet.row(HEADERS, (xlsx.BOLD,) * len(HEADERS))
+        for n, firm, uscc, bank, account, amount in export_rows(round_=round_):
+            # USCC and account are text cells: as numbers, a spreadsheet would drop digits of the account.
+            sheet.row((n, excel_safe(firm), uscc, excel_safe(bank), account, amount), styles)
+            totals.add(uscc, account, amount)
+        for values in totals.rows():
+            sheet.row([excel_safe(v) for v in values], (xlsx.BOLD, xlsx.BOLD, xlsx.PLAIN, 0, 0, xlsx.MONEY))
     return totals
 
 
