@@ -147,24 +147,32 @@ def _freeze_entries(round_: PayoutRound, audience, fields: set[str], tags: set[s
     index = get_index()
     with connection.cursor() as cursor:
         cursor.execute(
-            "DROP TABLE IF EXISTS payout_audience; CREATE TEMP TABLE payout_audience (enterprise_id bigint) "
-            "ON COMMIT DROP; DROP TABLE IF EXISTS payout_tags; CREATE TEMP TABLE payout_tags "
-            "(enterprise_id bigint, code text) ON COMMIT DROP"
+            "DROP TABLE IF EXISTS payout_audience, payout_masks; "
+            "CREATE TEMP TABLE payout_audience (enterprise_id bigint, mask int) ON COMMIT DROP; "
+            "CREATE TEMP TABLE payout_masks (mask int PRIMARY KEY, tags jsonb) ON COMMIT DROP"
         )
-        _copy_ids(cursor, "payout_audience (enterprise_id)", audience)
-        # The tags the rule asks about, as the index held them when the audience was taken.
-        for code in sorted(tags):
-            held = audience & index.tags.get(code, type(audience)())
-            _copy_ids(cursor, "payout_tags (enterprise_id, code)", held, suffix=f"\t{code}")
-        cursor.execute("CREATE INDEX ON payout_tags (enterprise_id); ANALYZE payout_audience; ANALYZE payout_tags")
+        # The tags the rule asks about, as the index held them when the audience was taken: per firm, a bit
+        # mask of the ones it held (a few distinct masks for the whole list, each with its JSON once).
+        codes, masks = sorted(tags), {}
+        for bit, code in enumerate(codes):
+            for pk in audience & index.tags.get(code, type(audience)()):
+                masks[pk] = masks.get(pk, 0) | (1 << bit)
+        if codes:
+            used = set(masks.values()) | {0}
+            cursor.execute(
+                "INSERT INTO payout_masks SELECT m, to_jsonb(t::text[]) FROM unnest(%s::int[], %s::text[]) AS u(m, t)",
+                [list(used), ["{" + ",".join(c for b, c in enumerate(codes) if m >> b & 1) + "}" for m in used]],
+            )
+        buffer, mask_of = io.StringIO(), masks.get
+        buffer.writelines(f"{pk}\t{mask_of(pk, 0)}\n" for pk in audience)
+        buffer.seek(0)
+        cursor.copy_expert("COPY payout_audience (enterprise_id, mask) FROM STDIN", buffer)
+        cursor.execute("ANALYZE payout_audience")
         amount, params = amount_sql(standard)
         pairs = ", ".join(f"'{FACT_KEYS.get(f, f)}', {FACT_COLUMNS[f]}" for f in sorted(fields) if f in FACT_COLUMNS)
         facts = f"jsonb_strip_nulls(jsonb_build_object({pairs}))" if pairs else "'{}'::jsonb"
         if tags:
-            facts += (
-                " || jsonb_build_object('tags', COALESCE((SELECT jsonb_agg(t.code) FROM payout_tags t "
-                "WHERE t.enterprise_id = e.id), '[]'::jsonb))"
-            )
+            facts += " || jsonb_build_object('tags', m.tags)"
         cursor.execute(
             f"""INSERT INTO {PayoutEntry._meta.db_table}
                   (round_id, enterprise_id, amount, status, reason, facts, bank_name, account_encrypted,
@@ -176,21 +184,11 @@ def _freeze_entries(round_: PayoutRound, audience, fields: set[str], tags: set[s
                 FROM payout_audience pa
                 JOIN {Enterprise._meta.db_table} e ON e.id = pa.enterprise_id
                 LEFT JOIN core_region r ON r.id = e.region_id
+                LEFT JOIN payout_masks m ON m.mask = pa.mask
                 CROSS JOIN LATERAL (SELECT {amount} AS amount) a""",
             [round_.pk, missing_reason(standard), ZERO_REASON, *params],
         )
         return cursor.rowcount
-
-
-def _copy_ids(cursor, target: str, ids, suffix: str = "") -> None:
-    if not len(ids):
-        return
-    buffer = io.StringIO()
-    line = suffix + "\n"
-    buffer.write(line.join(map(str, ids)))
-    buffer.write(line)
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {target} FROM STDIN", buffer)
 
 
 def _recount(round_: PayoutRound) -> None:

@@ -131,3 +131,22 @@ def test_the_person_who_submitted_a_list_cannot_approve_it(free_policy, firms, o
     assert round_.confirm_deadline > round_.frozen_on
     with pytest.raises(ValidationError, match="意愿确认中"):
         services.round_approve(round_=round_, user=approver)
+
+
+def test_the_tags_a_firm_held_are_frozen_with_the_list(free_policy, firms, officer):
+    from enterprises.models import EnterpriseTag, PortraitTag
+
+    qual = PortraitTag.objects.get(code="QUAL02")
+    EnterpriseTag.objects.create(enterprise=firms["small"], tag=qual, source=EnterpriseTag.Source.IMPORT)
+    free_policy.audience_rule = {"all": [{"any": [{"tag": "QUAL01"}, {"tag": "QUAL02"}]}]}
+    free_policy.save()
+    reset_index()
+    round_ = services.round_open(policy=free_policy, user=officer)
+    [entry] = PayoutEntry.objects.filter(round=round_)
+    assert entry.enterprise == firms["small"] and entry.facts["tags"] == ["QUAL02"]
+    EnterpriseTag.objects.filter(enterprise=firms["small"]).delete()
+    lines = selectors.entry_explanation(entry=PayoutEntry.objects.get(pk=entry.pk))
+    assert [(line.description, line.state, line.actual) for line in lines] == [
+        ("满足以下任一项", "满足", ""),
+        (f"需为{qual.name}", "满足", "持有"),
+    ]
