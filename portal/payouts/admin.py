@@ -130,6 +130,11 @@ class PayoutRoundAdmin(admin.ModelAdmin):
         obj.pk = made.pk
         obj.__dict__.update({k: v for k, v in made.__dict__.items() if not k.startswith("_")})
 
+    def response_add(self, request, obj, post_url_continue=None):
+        """Straight to the frozen list: reviewing it is the next step."""
+        messages.success(request, f"名单已生成：拟兑现 {obj.listed_count:,} 户，未列入 {obj.excluded_count:,} 户。")
+        return redirect(reverse("admin:payouts_payoutround_change", args=[obj.pk]))
+
     def get_urls(self):
         def view(fn):
             return self.admin_site.admin_view(fn)

@@ -43,6 +43,7 @@ def _entry_page(request, enterprise_id: int, entry_id: int, back: str, here: str
             "entry": entry,
             "round": entry.round,
             "tracker": tracker,
+            "amount_text": f"{entry.amount or 0:,.2f}",
             "back": back,
             "here": here,
             "why": selectors.entry_explanation(entry=entry),

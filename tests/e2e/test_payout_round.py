@@ -122,7 +122,9 @@ def test_one_round_from_the_frozen_list_to_the_money_paid(
     officer.reload()
     with officer.expect_download() as download:
         officer.get_by_role("link", name="导出拨付名单（XLSX）").click()
-    sheet = load_workbook(download.value.path(), read_only=True).active
+    download.value.save_as(tmp_path / "list.xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(tmp_path / "list.xlsx", read_only=True).active
     rows = list(sheet.values)
     assert [r[4] for r in rows[2:-2] if r[2] == firm.uscc] == ["6216610000012345678"]
     assert rows[-2][5] == sum(r[5] for r in rows[2:-2])
@@ -133,7 +135,7 @@ def test_one_round_from_the_frozen_list_to_the_money_paid(
     results.save(file)
     officer.reload()
     officer.get_by_label(re.compile("导入拨付结果（列")).set_input_files(str(file))
-    officer.get_by_role("button", name="导入拨付结果").click()
+    officer.get_by_role("button", name="导入拨付结果", exact=True).click()
     expect(officer.locator(".messagelist")).to_contain_text("拨付结果已导入：共 1 行：更新 1")
     shots(officer, "payout-round-paid")
 

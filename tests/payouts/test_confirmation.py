@@ -36,7 +36,7 @@ def test_a_firm_confirms_from_its_sms_link_and_sees_only_the_masked_account(appr
     confirm_url = f"/b/{messages['small'].token}/payouts/{entry.pk}"
     assert f'href="{confirm_url}"' in page
     form = client.get(confirm_url).content.decode()
-    assert "123400.00" in form and "（贵企业：12 人）" in form  # the amount, and why, as frozen
+    assert "123,400.00" in form and "（贵企业：12 人）" in form  # the amount, and why, as frozen
     answer = client.post(
         confirm_url, {"action": "confirm", "bank_name": "中国工商银行无锡新区支行", "account": ACCOUNT}, follow=True
     ).content.decode()
