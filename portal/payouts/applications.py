@@ -129,6 +129,8 @@ def _clean(item: dict, now: datetime.datetime, when) -> tuple[str | None, str]:
             policy = int(str(policy or "").strip())
         except ValueError:
             return None, "政策编号（policy）应为政策的数字编号"
+    if not 0 < policy < 2**63:
+        return None, "政策编号（policy）应为政策的数字编号"
     external_id = str(item.get("external_id") or "").strip()
     if not external_id or len(external_id) > 64 or "\x00" in external_id:
         return None, "申报编号（external_id）不能为空，且不超过 64 个字符"
