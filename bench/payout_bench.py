@@ -23,7 +23,7 @@ from matching.index import get_index
 from matching.selectors import explain_match
 from policies.models import Department, Policy
 from portal.dev.demo.enterprises import generate_enterprises
-from portal.payouts import services
+from portal.payouts import publicity, services
 from portal.payouts.crypto import encrypt
 from portal.payouts.models import Application, ApplicationEvent, ApplicationReporter, PayoutEntry, PayoutRound
 from portal.payouts.models import PayoutStandard as Standard
@@ -94,7 +94,7 @@ def run() -> None:
         publicity_end=timezone.localdate() - timezone.timedelta(days=1),
         approved_by=checker,
     )
-    round_ = services.round_to_finance(round_=PayoutRound.objects.get(pk=round_.pk), user=staff)
+    round_ = publicity.round_to_finance(round_=PayoutRound.objects.get(pk=round_.pk), user=staff)
     scratch = Path(tempfile.mkdtemp(prefix="payout-bench-"))
     for fmt in ("xlsx", "csv"):
         seconds, count, peak, base = _export_in_child(round_, fmt, scratch / f"list.{fmt}")

@@ -276,7 +276,8 @@ if not SMS_WEBHOOK_SECRET:
     SMS_WEBHOOK_SECRET = "dev-webhook-secret"
 
 # --- 兑现 (portal/payouts) ------------------------------------------------------------------------
-# Fernet key(s) encrypting firms' receiving bank accounts; comma-separated to rotate (the first encrypts).
+# Key(s) encrypting firms' receiving bank accounts (AES-256-GCM; 32 bytes, URL-safe base64, as Fernet.generate_key()
+# makes them); comma-separated to rotate (the first encrypts).
 # Required outside development (``manage.py check --deploy`` and the first use refuse without it).
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # The registered 通知 template asking a round's firms to confirm (意愿确认), e.g.

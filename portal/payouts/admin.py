@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from core.workdays import LIGHT_LABELS, light_for
 from enterprises.importing.readers import NotATable, open_table
 from policies.models import Policy
-from portal.payouts import applications, finance, selectors, services
+from portal.payouts import applications, finance, publicity, selectors, services
 from portal.payouts.models import (
     Application,
     ApplicationReporter,
@@ -111,6 +111,9 @@ class PayoutRoundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a round is a record of money decided: cancelled, never deleted
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # every change is a button above
 
     def has_add_permission(self, request):
         return request.user.has_perm("payouts.open_payoutround")
@@ -206,7 +209,7 @@ class PayoutRoundAdmin(admin.ModelAdmin):
         )
 
     def publish_view(self, request, pk):
-        return self._act(request, pk, "已开始公示。", lambda r: services.round_publish(round_=r, user=request.user))
+        return self._act(request, pk, "已开始公示。", lambda r: publicity.round_publish(round_=r, user=request.user))
 
     def cancel_view(self, request, pk):
         return self._act(
@@ -246,7 +249,7 @@ class PayoutRoundAdmin(admin.ModelAdmin):
     def export_view(self, request, pk, fmt):
         round_ = get_object_or_404(PayoutRound, pk=pk)
         try:
-            round_ = services.round_to_finance(round_=round_, user=request.user)
+            round_ = publicity.round_to_finance(round_=round_, user=request.user)
         except (PermissionDenied, ValidationError) as exc:
             _refusal(request, exc)
             return redirect(reverse("admin:payouts_payoutround_change", args=[pk]))
@@ -331,7 +334,7 @@ class ObjectionAdmin(admin.ModelAdmin):
     """公示异议 queue: each has a working-day deadline and a light."""
 
     form = ObjectionForm
-    list_display = ["created_at", "round", "entry", "short_reason", "status", "due_on", "light"]
+    list_display = ["created_at", "round", "firm", "short_reason", "status", "due_on", "light"]
     list_filter = ["status", "round"]
     list_select_related = ["round", "entry__enterprise"]
     readonly_fields = [
@@ -345,6 +348,10 @@ class ObjectionAdmin(admin.ModelAdmin):
         "handled_by",
         "handled_at",
     ]
+
+    @admin.display(description="所涉企业")
+    def firm(self, obj: Objection) -> str:
+        return obj.entry.enterprise.name if obj.entry else "—"
 
     @admin.display(description="异议理由")
     def short_reason(self, obj: Objection) -> str:
@@ -372,7 +379,7 @@ class ObjectionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            services.objection_handle(
+            publicity.objection_handle(
                 objection=obj,
                 user=request.user,
                 upheld=form.cleaned_data.get("decision") == "upheld",
@@ -389,7 +396,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     change_list_template = "admin/payouts/application/change_list.html"
     list_display = ["external_id", "enterprise", "policy", "department", "status", "status_at", "light"]
     list_filter = ["status", "department"]
-    list_select_related = ["enterprise", "policy", "department"]
+    list_select_related = ["enterprise", "policy__payout_standard", "department"]
     search_fields = ["=external_id", "=enterprise__uscc", "enterprise__name"]
     show_full_result_count = False
     readonly_fields = [

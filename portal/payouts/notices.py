@@ -57,8 +57,12 @@ def round_notice_queue(*, round_: PayoutRound, reminder: bool) -> Campaign | Non
         campaign.delete()
         return None
     round_.campaigns.add(campaign)
-    PayoutAudit.objects.create(round=round_, action="发送提醒短信" if reminder else "发送意愿确认短信",
-                               reason=f"{recipients} 户，推送批次 #{campaign.pk}")  # fmt: skip
+    PayoutAudit.objects.create(
+        round=round_,
+        user=None if reminder else round_.approved_by,
+        action="发送提醒短信" if reminder else "发送意愿确认短信",
+        reason=f"{recipients} 户，推送批次 #{campaign.pk}",
+    )
     campaign_start(campaign=campaign)
     return campaign
 

@@ -199,8 +199,10 @@ def overdue_application_queue_items(
 def application_light(*, application: Application, today: datetime.date | None = None) -> tuple[datetime.date, Light]:
     """One application's deadline in its current state and its light."""
     today = today or timezone.localdate()
-    standard = PayoutStandard.objects.filter(policy_id=application.policy_id).first()
-    days = standard.payout_working_days if standard else DEFAULT_DAYS
+    try:  # select_related("policy__payout_standard") in lists
+        days = application.policy.payout_standard.payout_working_days
+    except PayoutStandard.DoesNotExist:
+        days = DEFAULT_DAYS
     due = add_working_days(timezone.localdate(application.status_at), days)
     if application.status in APPLICATION_TERMINAL:
         return due, Light.GREEN

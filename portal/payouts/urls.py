@@ -12,6 +12,6 @@ LINK = LINK_PATH.lstrip("/")
 urlpatterns = [
     re_path(rf"^{LINK}{TOKEN}/payouts/(?P<pk>\d+)$", views.link_entry, name="link-entry"),
     path("my/payouts/<int:pk>", views.my_entry, name="my-entry"),
-    path("gongshi/<int:pk>/", views.publicity, name="publicity"),
+    path("gongshi/<int:pk>/", views.publicity_page, name="publicity"),
 ]
 api_patterns = [path("applications/", api.ApplicationReportView.as_view(), name="applications-report")]

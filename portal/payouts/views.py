@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 
 from enterprises.identity import current_enterprise_id
 from notifications import links
-from portal.payouts import selectors, services
+from portal.payouts import answers, publicity, selectors
 from portal.payouts.models import PayoutEntry, PayoutRound
 
 PUBLIC_STATUSES = (PayoutRound.Status.PUBLICITY, PayoutRound.Status.FINANCE, PayoutRound.Status.CLOSED)
@@ -25,10 +25,10 @@ def _entry_page(request, enterprise_id: int, entry_id: int, back: str, here: str
     if request.method == "POST":
         try:
             if request.POST.get("action") == "decline":
-                services.entry_decline(entry=entry, reason=request.POST.get("reason", ""))
+                answers.entry_decline(entry=entry, reason=request.POST.get("reason", ""))
                 messages.success(request, "已记录：贵企业放弃本次兑现。截止前可重新确认。")
             else:
-                services.entry_confirm(
+                answers.entry_confirm(
                     entry=entry, bank_name=request.POST.get("bank_name", ""), account=request.POST.get("account", "")
                 )
                 messages.success(request, "已确认领取，收款账户已保存（加密存储，页面只显示后四位）。")
@@ -74,12 +74,12 @@ def my_entry(request, pk: int):
     return _entry_page(request, enterprise_id, pk, reverse("portal:my") + "#tracker", request.path)
 
 
-def publicity(request, pk: int):
+def publicity_page(request, pk: int):
     """公示: the confirmed firms' names and amounts (no USCC, no phones, no accounts), and the objection form."""
     round_ = get_object_or_404(PayoutRound.objects.select_related("policy"), pk=pk, status__in=PUBLIC_STATUSES)
     if request.method == "POST":
         try:
-            services.objection_raise(
+            publicity.objection_raise(
                 round_=round_,
                 reason=request.POST.get("reason", ""),
                 contact=request.POST.get("contact", ""),

@@ -6,7 +6,7 @@ from django.test import Client
 
 from enterprises.identity import SESSION_KEY
 from notifications.models import CampaignRecipient, Message
-from portal.payouts import notices, services
+from portal.payouts import answers, notices
 from portal.payouts.crypto import decrypt
 from portal.payouts.models import PayoutAudit, PayoutEntry
 
@@ -63,7 +63,7 @@ def test_a_firm_declines_on_the_link_page_and_is_taken_off_the_total(approved, f
 
 def test_a_firm_never_sees_another_firms_entry_or_account(approved, firms):
     round_, messages = approved
-    services.entry_confirm(entry=entry_of(round_, firms["small"]), bank_name="工行", account=ACCOUNT)
+    answers.entry_confirm(entry=entry_of(round_, firms["small"]), bank_name="工行", account=ACCOUNT)
     other = entry_of(round_, firms["small"])
     client = Client()
     assert client.get(f"/b/{messages['big'].token}/payouts/{other.pk}").status_code == 404
@@ -94,7 +94,7 @@ def test_my_package_shows_the_tracker_and_the_confirm_page(approved, firms):
 
 def test_the_one_reminder_goes_to_firms_that_have_not_answered(approved, firms, time_machine):
     round_, _ = approved
-    services.entry_confirm(entry=entry_of(round_, firms["small"]), bank_name="工行", account=ACCOUNT)
+    answers.entry_confirm(entry=entry_of(round_, firms["small"]), bank_name="工行", account=ACCOUNT)
     assert notices.rounds_remind() == 0  # the deadline is five working days away
     time_machine.move_to(round_.confirm_deadline.isoformat() + "T09:00:00+08:00")
     assert notices.rounds_remind() == 1

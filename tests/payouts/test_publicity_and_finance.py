@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from openpyxl import load_workbook
 
 from core.workdays import Light
-from portal.payouts import finance, selectors, services
+from portal.payouts import answers, finance, publicity, selectors
 from portal.payouts.models import Objection, PayoutEntry, PayoutRound
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +25,10 @@ def published(approved, firms, officer, time_machine):
     round_, _ = approved
     entries = {k: PayoutEntry.objects.get(round=round_, enterprise=firms[k]) for k in ("small", "big", "mid")}
     for key in ("small", "big"):
-        services.entry_confirm(entry=entries[key], bank_name="中国银行无锡分行", account=ACCOUNTS[key])
-    services.entry_decline(entry=entries["mid"])
+        answers.entry_confirm(entry=entries[key], bank_name="中国银行无锡分行", account=ACCOUNTS[key])
+    answers.entry_decline(entry=entries["mid"])
     time_machine.move_to("2026-09-21T10:00:00+08:00")
-    round_ = services.round_publish(round_=round_, user=officer)
+    round_ = publicity.round_publish(round_=round_, user=officer)
     return round_, entries
 
 
@@ -58,17 +58,17 @@ def test_objections_get_a_working_day_deadline_and_lights(published, client, off
     assert selectors.objection_queue_items(today=datetime.date(2026, 9, 30))[0].light == Light.RED
     time_machine.move_to("2026-10-09T10:00:00+08:00")  # 公示 over (ended 2026-09-28)
     with pytest.raises(ValidationError, match="未处理的公示异议"):
-        services.round_to_finance(round_=round_, user=officer)
-    services.objection_handle(objection=objection, user=officer, upheld=True, answer="经核实已停产")
+        publicity.round_to_finance(round_=round_, user=officer)
+    publicity.objection_handle(objection=objection, user=officer, upheld=True, answer="经核实已停产")
     entries["big"].refresh_from_db()
     assert entries["big"].status == PayoutEntry.Status.EXCLUDED and "公示异议成立" in entries["big"].reason
-    assert services.round_to_finance(round_=round_, user=officer).status == PayoutRound.Status.FINANCE
+    assert publicity.round_to_finance(round_=round_, user=officer).status == PayoutRound.Status.FINANCE
 
 
 def test_the_export_totals_equal_the_sum_of_rows_and_the_checksum_matches(published, officer, time_machine, tmp_path):
     round_, _ = published
     time_machine.move_to("2026-10-09T10:00:00+08:00")
-    round_ = services.round_to_finance(round_=round_, user=officer)
+    round_ = publicity.round_to_finance(round_=round_, user=officer)
     rows = list(csv.reader(io.StringIO("".join(finance.csv_lines(round_=round_)).lstrip("\ufeff"))))
     header, data, total, check = rows[0], rows[1:-2], rows[-2], rows[-1]
     assert header[4] == "收款账号" and [r[4] for r in data] == [ACCOUNTS["small"], ACCOUNTS["big"]]
@@ -90,7 +90,7 @@ def test_a_formula_typed_by_a_firm_is_exported_as_text(published, officer, time_
     round_, entries = published
     PayoutEntry.objects.filter(pk=entries["small"].pk).update(bank_name='=HYPERLINK("http://x")')
     time_machine.move_to("2026-10-09T10:00:00+08:00")
-    round_ = services.round_to_finance(round_=round_, user=officer)
+    round_ = publicity.round_to_finance(round_=round_, user=officer)
     assert "'=HYPERLINK" in "".join(finance.csv_lines(round_=round_))
 
 
@@ -99,7 +99,7 @@ def test_results_import_marks_paid_and_failed_and_a_repeat_changes_nothing(
 ):
     round_, entries = published
     time_machine.move_to("2026-10-09T10:00:00+08:00")
-    round_ = services.round_to_finance(round_=round_, user=officer)
+    round_ = publicity.round_to_finance(round_=round_, user=officer)
     rows = [
         (
             2,
@@ -127,7 +127,7 @@ def test_results_import_marks_paid_and_failed_and_a_repeat_changes_nothing(
     )
     assert big.status == "failed" and big.reason == "拨付失败：账号户名不符"
     # The failed firm corrects its account; the next file pays it, and the round closes.
-    services.entry_confirm(entry=big, bank_name="中国银行无锡分行", account="6222000099990000")
+    answers.entry_confirm(entry=big, bank_name="中国银行无锡分行", account="6222000099990000")
     paid = [(2, {"uscc": firms["big"].uscc, "result": "已拨付", "amount": "500000", "date": "2026-10-15"})]
     assert finance.round_results_import(round_=round_, user=officer, rows=paid).accepted == 1
     round_.refresh_from_db()

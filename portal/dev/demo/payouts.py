@@ -14,7 +14,7 @@ from django.utils import timezone
 from matching.index import get_index
 from notifications.models import SmsTemplate
 from policies.models import Policy
-from portal.payouts import applications, services
+from portal.payouts import applications, publicity, services
 from portal.payouts.crypto import encrypt
 from portal.payouts.models import ApplicationReporter, PayoutEntry, PayoutRound, PayoutStandard
 from portal.roles import PAYOUT_APPROVER, PAYOUT_OFFICER
@@ -84,7 +84,7 @@ def _round_in_publicity(policy: Policy, officer: User, checker: User, rng: rando
         PayoutRound.objects.filter(pk=round_.pk).update(
             confirm_deadline=timezone.localdate() - datetime.timedelta(days=1)
         )
-    return services.round_publish(round_=round_, user=officer)
+    return publicity.round_publish(round_=round_, user=officer)
 
 
 def _applications(rng: random.Random, count: int) -> int:
