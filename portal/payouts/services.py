@@ -170,24 +170,28 @@ def _freeze_entries(round_: PayoutRound, audience, fields: set[str], tags: set[s
         cursor.copy_expert("COPY payout_audience (enterprise_id, mask) FROM STDIN", buffer)
         cursor.execute("ANALYZE payout_audience")
         amount, params = amount_sql(standard)
-        pairs = ", ".join(f"'{FACT_KEYS.get(f, f)}', {FACT_COLUMNS[f]}" for f in sorted(fields) if f in FACT_COLUMNS)
-        facts = f"jsonb_strip_nulls(jsonb_build_object({pairs}))" if pairs else "'{}'::jsonb"
+        pairs = [f"'{FACT_KEYS.get(f, f)}', {FACT_COLUMNS[f]}" for f in sorted(fields) if f in FACT_COLUMNS]
         if tags:
-            facts += " || jsonb_build_object('tags', m.tags)"
+            pairs.append("'tags', m.tags")
+        facts = f"jsonb_build_object({', '.join(pairs)})" if pairs else "'{}'::jsonb"
+        # The rows are worked out once in a materialized CTE: referenced three times below, the amount
+        # expression would otherwise be computed for each reference.
         cursor.execute(
-            f"""INSERT INTO {PayoutEntry._meta.db_table}
+            f"""WITH frozen AS MATERIALIZED (
+                  SELECT e.id, {amount} AS amount, {facts} AS facts
+                  FROM payout_audience pa
+                  JOIN {Enterprise._meta.db_table} e ON e.id = pa.enterprise_id
+                  LEFT JOIN core_region r ON r.id = e.region_id
+                  LEFT JOIN payout_masks m ON m.mask = pa.mask)
+                INSERT INTO {PayoutEntry._meta.db_table}
                   (round_id, enterprise_id, amount, status, reason, facts, bank_name, account_encrypted,
                    account_last4, payment_ref, updated_at)
-                SELECT %s, e.id, a.amount,
-                       CASE WHEN a.amount > 0 THEN '{EntryStatus.LISTED}' ELSE '{EntryStatus.EXCLUDED}' END,
-                       CASE WHEN a.amount IS NULL THEN %s WHEN a.amount <= 0 THEN %s ELSE '' END,
-                       {facts}, '', '', '', '', now()
-                FROM payout_audience pa
-                JOIN {Enterprise._meta.db_table} e ON e.id = pa.enterprise_id
-                LEFT JOIN core_region r ON r.id = e.region_id
-                LEFT JOIN payout_masks m ON m.mask = pa.mask
-                CROSS JOIN LATERAL (SELECT {amount} AS amount) a""",
-            [round_.pk, missing_reason(standard), ZERO_REASON, *params],
+                SELECT %s, id, amount,
+                       CASE WHEN amount > 0 THEN '{EntryStatus.LISTED}' ELSE '{EntryStatus.EXCLUDED}' END,
+                       CASE WHEN amount IS NULL THEN %s WHEN amount <= 0 THEN %s ELSE '' END,
+                       facts, '', '', '', '', now()
+                FROM frozen""",
+            [*params, round_.pk, missing_reason(standard), ZERO_REASON],
         )
         return cursor.rowcount
 
