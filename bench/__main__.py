@@ -14,7 +14,7 @@ import time
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-BENCHMARKS = ["seed", "import", "matching", "push", "portal", "dashboard"]
+BENCHMARKS = ["seed", "import", "matching", "push", "portal", "dashboard", "payout"]
 
 
 def run_one(name: str) -> None:
@@ -28,7 +28,7 @@ def run_one(name: str) -> None:
     django.setup()
     from django.db import connection
 
-    from bench import dashboard_bench, import_bench, matching_bench, portal_bench, push_bench, seed
+    from bench import dashboard_bench, import_bench, matching_bench, payout_bench, portal_bench, push_bench, seed
 
     runners = {
         "seed": seed.run,
@@ -37,6 +37,7 @@ def run_one(name: str) -> None:
         "push": push_bench.run,
         "portal": portal_bench.run,
         "dashboard": dashboard_bench.run,
+        "payout": payout_bench.run,
     }
     runner = runners[name]
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{connection.settings_dict['NAME']}_bench"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from enterprises.validators import MOBILE_RE
 from matching.index import get_index
-from notifications.models import Campaign, Message
+from notifications.models import Campaign, CampaignRecipient, Message
 from notifications.push_text import POLICY_TITLE_SQL
 from policies.models import Policy, Window
 
@@ -69,12 +69,22 @@ def _chosen_policies(campaign: Campaign) -> list[Policy]:
     return list(published.order_by("apply_end", "id"))
 
 
-def load_pairs(policies: list[Policy], on: datetime.date) -> int:
-    """(firm, policy) pairs for every chosen policy's audience, from the bitmap index, into push_pairs."""
+def load_pairs(policies: list[Policy], on: datetime.date, campaign: Campaign | None = None) -> int:
+    """(firm, policy) pairs for every chosen policy's audience, from the bitmap index, into push_pairs; for a
+    campaign with a list of recipients (``CampaignRecipient``), those firms with each chosen policy."""
     index = get_index()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS push_pairs; CREATE TEMP TABLE push_pairs (enterprise_id bigint, "
                        "policy_id bigint)")  # fmt: skip
+        if campaign is not None and CampaignRecipient.objects.filter(campaign=campaign).exists():
+            cursor.execute(
+                f"INSERT INTO push_pairs SELECT r.enterprise_id, p.id FROM {CampaignRecipient._meta.db_table} r "
+                "CROSS JOIN unnest(%s::bigint[]) AS p(id) WHERE r.campaign_id = %s",
+                [[p.pk for p in policies], campaign.pk],
+            )
+            total = cursor.rowcount
+            cursor.execute("CREATE INDEX ON push_pairs (enterprise_id); ANALYZE push_pairs")
+            return total
         total = 0
         for policy in policies:
             ids = index.audience(policy.audience_rule or {"all": []}, on)

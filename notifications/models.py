@@ -178,6 +178,26 @@ class NotificationLedger(models.Model):
         return f"{self.enterprise_id}:{self.policy_id}"
 
 
+class CampaignRecipient(models.Model):
+    """A push to a given list of firms (a payout round's 意愿确认): when a campaign has recipients, its
+    audience is these firms instead of its policies' audiences; every exclusion still applies."""
+
+    pk = models.CompositePrimaryKey("campaign", "enterprise")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name="批次", on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", verbose_name="企业", on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+
+    class Meta:
+        verbose_name = "指定推送企业"
+        verbose_name_plural = "指定推送企业"
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.enterprise_id}"
+
+
 class InboundSms(models.Model):
     """A reply a firm sent to our signature (上行短信); an opt-out word marks the firm opted out."""
 

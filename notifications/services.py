@@ -92,7 +92,7 @@ def campaign_preview(*, campaign: Campaign, sample: int = 5) -> Preview:
         preview.template_problems = [*preview.template_problems, "没有可推送的已发布政策。"]
         return preview
     with transaction.atomic():
-        load_pairs(policies, on)
+        load_pairs(policies, on, campaign)
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(DISTINCT enterprise_id) FROM push_pairs")
             preview.audience = cursor.fetchone()[0]
@@ -161,7 +161,7 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
         policies = campaign_policies(campaign=campaign, on=on)
         dropped = {p.pk for p in campaign_policies_outside_window(campaign=campaign, on=on)}
         clock = time.perf_counter()
-        pairs = load_pairs(policies, timezone.localdate())
+        pairs = load_pairs(policies, timezone.localdate(), campaign)
         seconds = {"audience": time.perf_counter() - clock}
         clock = time.perf_counter()
         excluded = filter_pairs(campaign)

@@ -10,6 +10,8 @@ ADMINISTRATOR = "系统管理员"
 PUSH_OPERATOR = "推送操作员"
 PUSH_APPROVER = "推送复核"
 SERVICE_DESK = "服务专员"  # works the queues enterprises fill: 好差评 and 纠错
+PAYOUT_OFFICER = "兑现专员"  # payout rounds: freeze, review, publish, finance; application states; 异议
+PAYOUT_APPROVER = "兑现复核"  # approves a round's list (two-person rule, as for pushes)
 
 _READ_REFERENCE = [
     "analytics.view_digest",  # the daily supervision digest of the account's department or district
@@ -74,9 +76,38 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "policies.view_policy",
         *_READ_REFERENCE,
     ],
+    # 兑现: one person freezes and reviews a round's list, another approves it.
+    PAYOUT_OFFICER: [
+        "payouts.view_payoutround",
+        "payouts.add_payoutround",
+        "payouts.change_payoutround",
+        "payouts.open_payoutround",
+        "payouts.export_payoutround",
+        "payouts.view_payoutentry",
+        "payouts.view_payoutaudit",
+        "payouts.add_payoutstandard",
+        "payouts.change_payoutstandard",
+        "payouts.view_payoutstandard",
+        "payouts.view_objection",
+        "payouts.change_objection",
+        "payouts.handle_objection",
+        "payouts.view_application",
+        "payouts.report_application",
+        "policies.view_policy",
+        "enterprises.view_enterprise",
+        *_READ_REFERENCE,
+    ],
+    PAYOUT_APPROVER: [
+        "payouts.view_payoutround",
+        "payouts.approve_payoutround",
+        "payouts.view_payoutentry",
+        "payouts.view_payoutaudit",
+        "payouts.view_payoutstandard",
+        "policies.view_policy",
+    ],
 }
 # Administrators hold every permission of the project's own apps and manage staff accounts.
-ADMIN_APPS = ("core", "policies", "enterprises", "matching", "notifications", "portal", "analytics")
+ADMIN_APPS = ("core", "policies", "enterprises", "matching", "notifications", "portal", "analytics", "payouts")
 ADMIN_EXTRA = ["auth.add_user", "auth.change_user", "auth.view_user", "auth.view_group"]
 
 

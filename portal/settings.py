@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "matching",
     "notifications",
     "portal.analytics",
+    "portal.payouts",
 ]
 if DEV_TOOLS:
     INSTALLED_APPS.append("portal.dev")
@@ -164,6 +165,7 @@ CELERY_TASK_ROUTES = {
     "enterprises.tasks.expire_qualifications": {"queue": "maintenance"},
     "enterprises.tasks.refresh_derived_tags": {"queue": "maintenance"},
     "portal.analytics.tasks.*": {"queue": "maintenance"},
+    "portal.payouts.tasks.*": {"queue": "maintenance"},
 }
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -179,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-link-opens": {"task": "notifications.tasks.flush_link_opens", "schedule": 30.0},
     "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": env.float("SMS_WATCHDOG_SECONDS", 60.0)},
+    "payout-reminders-daily": {"task": "portal.payouts.tasks.remind_unanswered", "schedule": crontab(hour=9, minute=0)},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
@@ -342,6 +345,17 @@ QUEUE_DIGEST_SMS_TEMPLATE_BODY = env(
     "QUEUE_DIGEST_SMS_TEMPLATE_BODY",
     default="{责任单位}今日督办：待办{待办}件，其中超期{超期}件、临期{临期}件，请登录惠企直达管理后台处理。",
 )
+
+# --- 兑现 (portal/payouts) ------------------------------------------------------------------------
+# Key(s) encrypting firms' receiving bank accounts (AES-256-GCM; 32 bytes, URL-safe base64, as Fernet.generate_key()
+# makes them); comma-separated to rotate (the first encrypts).
+# Required outside development (``manage.py check --deploy`` and the first use refuse without it).
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+# The registered 通知 template asking a round's firms to confirm (意愿确认), e.g.
+# "{企业简称}：您可免申享受“{政策简称}”，请点击 {link} 确认领取并核对收款账户。"
+SMS_PAYOUT_TEMPLATE = env("SMS_PAYOUT_TEMPLATE", default="SMS_PAYOUT_CONFIRM")
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="  # development only, not a secret
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from notifications.links import FIXED_LINK_PATH, LINK_PATH, TOKEN_LENGTH
 from portal.analytics import urls as analytics_urls
+from portal.payouts import urls as payout_urls
 from portal.views import enterprise, link, public
 
 admin.site.site_header = "惠企直达 · 管理后台"
@@ -34,6 +35,7 @@ portal_patterns = [
 
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
+    path("", include("portal.payouts.urls")),
     path("healthz", public.healthz, name="healthz"),
     path("", include("notifications.urls")),
     path("admin/", include(analytics_urls.page_patterns)),  # the dashboard is the admin's home page
@@ -42,6 +44,7 @@ urlpatterns = [
     path("api/", include("enterprises.urls")),
     path("api/", include("matching.urls")),
     path("api/", include(analytics_urls.api_patterns)),
+    path("api/", include((payout_urls.api_patterns, "payouts-api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]

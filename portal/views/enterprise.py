@@ -23,6 +23,7 @@ from policies.models import Policy
 from portal import selectors
 from portal.client_address import client_address
 from portal.models import PolicyReaction, TagCorrection
+from portal.payouts import selectors as payouts
 from portal.services import corrections, feedback, human_check, signin
 from portal.templatetags.portal_format import SECTION_MESSAGE
 
@@ -126,6 +127,7 @@ def my_package(request, enterprise: Enterprise):
             "enterprise": enterprise,
             "package": selectors.my_package(enterprise=enterprise, label_query=request.GET.get("labels_q", "")[:20]),
             "reaction_kinds": PolicyReaction.Kind.choices,
+            "trackers": payouts.enterprise_trackers(enterprise_id=enterprise.pk),
         },
     )
 

@@ -34,6 +34,7 @@ from notifications import links
 from notifications.consent import enterprise_sms_opt_out
 from portal import selectors
 from portal.models import PolicyReaction
+from portal.payouts import selectors as payouts
 from portal.views.enterprise import policy_action
 
 TEMPLATE = "portal/link.html"
@@ -95,8 +96,12 @@ def _fill(parts: list[str], values: dict[str, str]) -> str:
     return "".join(page)
 
 
+# A firm with feedback, or with a payout or an application to follow, gets its page rendered in full.
+_PERSONAL_SQL = f"({selectors.LINK_FEEDBACK_SQL})\n       OR {payouts.LINK_TRACKER_SQL}"
+
+
 def _visit(token: str) -> links.LinkVisit | None:
-    return links.link_visit(token=token, feedback_sql=selectors.LINK_FEEDBACK_SQL)
+    return links.link_visit(token=token, feedback_sql=_PERSONAL_SQL)
 
 
 def _forget_shape(key: tuple) -> None:
@@ -127,7 +132,8 @@ def package_link(request, token: str):
     )
     cards = selectors.link_bundle(visit=visit, generation=generation)
     if personal:
-        return render(request, TEMPLATE, _context(firm=visit, cards=cards, token=token))
+        trackers = payouts.enterprise_trackers(enterprise_id=visit.enterprise_id, token=token)
+        return render(request, TEMPLATE, {**_context(firm=visit, cards=cards, token=token), "trackers": trackers})
     today = timezone.localdate()
     key = (
         generation,

@@ -8,7 +8,16 @@ from django.core.management.base import BaseCommand
 
 from core.models import Region
 from policies.models import Department, StaffScope
-from portal.roles import ADMINISTRATOR, EDITOR, PUSH_APPROVER, PUSH_OPERATOR, REVIEWER, SERVICE_DESK
+from portal.roles import (
+    ADMINISTRATOR,
+    EDITOR,
+    PAYOUT_APPROVER,
+    PAYOUT_OFFICER,
+    PUSH_APPROVER,
+    PUSH_OPERATOR,
+    REVIEWER,
+    SERVICE_DESK,
+)
 
 ACCOUNTS = [
     ("admin", ADMINISTRATOR, True, "系统管理员（全部权限）"),
@@ -18,6 +27,8 @@ ACCOUNTS = [
     ("approver", PUSH_APPROVER, False, "推送复核（开启 SMS_LAUNCH_APPROVAL 时复核推送）"),
     ("xinwu", SERVICE_DESK, False, "新吴区服务专员（只看新吴区的企业、数据与待办）"),
     ("gongxin", REVIEWER, False, "市工业和信息化局（只看本部门的政策与推送）"),
+    ("payout", PAYOUT_OFFICER, False, "兑现专员（生成与审核兑现名单、公示、报送财政、申报状态）"),
+    ("payoutcheck", PAYOUT_APPROVER, False, "兑现复核（复核兑现名单）"),
 ]
 # Staff scopes of the district and department accounts: (district code, department code).
 SCOPES = {"xinwu": ("320214", None), "gongxin": (None, "WX-IIT")}

@@ -59,4 +59,14 @@ class Command(BaseCommand):
                 f"推送历史：{made['pushes']} 个批次、{made['messages']:,} 条短信，好差评 {made['ratings']} 条，"
                 f"纠错 {made['corrections']} 条（{time.monotonic() - history_start:.1f} 秒）"
             )
+        if enterprises and policies:
+            from portal.dev.demo.payouts import generate_payouts
+
+            made = generate_payouts(seed=seed)
+            if made["round"] is not None:
+                r = made["round"]
+                self.stdout.write(
+                    f"兑现：免申即享批次“{r.name}”公示中（{r.listed_count:,} 户，{r.total_amount:,.2f} 元），"
+                    f"申报办理状态 {made['applications']:,} 条"
+                )
         self.stdout.write(self.style.SUCCESS(f"演示数据生成完成，用时 {time.monotonic() - started:.1f} 秒。"))

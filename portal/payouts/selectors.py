@@ -1,0 +1,379 @@
+"""Reads for 兑现: a round's entries and why each firm is on it, as frozen."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from core.workdays import LIGHT_LABELS, Light, add_working_days, light_for
+from matching.rules import Facts, LeafResult, explain
+from policies.audience_rules import Vocabulary
+from portal.payouts.models import (
+    APPLICATION_TERMINAL,
+    DEFAULT_PAYOUT_WORKING_DAYS,
+    Application,
+    ApplicationStatus,
+    PayoutEntry,
+    PayoutRound,
+    PayoutStandard,
+)
+
+DEFAULT_DAYS = DEFAULT_PAYOUT_WORKING_DAYS
+
+
+def entry_facts(*, entry: PayoutEntry) -> Facts:
+    """The firm's facts as frozen with the round (what the rule and the standard read that day)."""
+    f = entry.facts or {}
+    founded = f.get("founded_on")
+    return Facts(
+        id=entry.enterprise_id,
+        tags=frozenset(f.get("tags", [])),
+        region=f.get("region"),
+        industry=f.get("industry"),
+        size_class=f.get("size_class"),
+        founded_on=datetime.date.fromisoformat(founded) if founded else None,
+        registered_capital=_decimal(f.get("registered_capital")),
+        employees=f.get("employees"),
+        annual_revenue=_decimal(f.get("annual_revenue")),
+    )
+
+
+def _decimal(value):
+    return None if value is None else Decimal(str(value))
+
+
+def entry_explanation(*, entry: PayoutEntry, round_: PayoutRound | None = None) -> list[LeafResult]:
+    """Why the firm is on the list, condition by condition, as evaluated on the freeze date with the frozen
+    rule and names: the register or the rule changing later does not change it."""
+    round_ = round_ or entry.round
+    vocab = Vocabulary(round_.vocabulary.get("tags", {}), round_.vocabulary.get("regions", {}))
+    return explain(round_.rule, entry_facts(entry=entry), round_.frozen_on, vocab)
+
+
+# --- applications -----------------------------------------------------------------------------------------
+
+APPLICATION_STEPS = [
+    ApplicationStatus.RECEIVED,
+    ApplicationStatus.REVIEWING,
+    ApplicationStatus.PUBLICIZED,
+    ApplicationStatus.PAID,
+]
+WARN_WORKING_DAYS = 5  # a state turns yellow this many working days before its deadline
+
+
+@dataclass
+class Step:
+    label: str
+    state: str  # done / current / todo / failed
+    when: datetime.datetime | datetime.date | None = None
+    note: str = ""
+
+
+@dataclass
+class ApplicationTracker:
+    """One application as its firm sees it: where it stands, each step, and why not when it failed."""
+
+    policy_id: int
+    policy_title: str
+    department: str
+    external_id: str
+    status: str
+    status_label: str
+    reason: str
+    amount: Decimal | None
+    steps: list[Step]
+
+
+def application_trackers(*, enterprise_id: int) -> list[ApplicationTracker]:
+    """The firm's applications as departments reported them (never its own 已申报 button), newest first."""
+    rows = list(
+        Application.objects.filter(enterprise_id=enterprise_id)
+        .select_related("policy", "department")
+        .prefetch_related("events")
+        .order_by("-updated_at")[:50]
+    )
+    trackers = []
+    for app in rows:
+        reached = {e.status: e for e in app.events.all()}
+        steps = []
+        for status in APPLICATION_STEPS:
+            event = reached.get(status)
+            state = "done" if event else "todo"
+            steps.append(Step(status.label, state, event.at if event else None))
+        if app.status == ApplicationStatus.REJECTED:
+            steps = [s for s in steps if s.state == "done"]
+            steps.append(Step(ApplicationStatus.REJECTED.label, "failed", app.status_at, app.reason))
+        else:
+            for step in steps:
+                if step.label == ApplicationStatus(app.status).label:
+                    step.state = "current" if app.status != ApplicationStatus.PAID else "done"
+        trackers.append(
+            ApplicationTracker(
+                app.policy_id,
+                app.policy.title,
+                app.department.name,
+                app.external_id,
+                app.status,
+                app.get_status_display(),
+                app.reason,
+                app.amount,
+                steps,
+            )
+        )
+    return trackers
+
+
+@dataclass
+class QueueItem:
+    """One thing staff must act on before a deadline, for a staff queue (dashboard registry)."""
+
+    kind: str  # "objection" / "overdue_application"
+    title: str
+    detail: str
+    url: str
+    due_on: datetime.date
+    light: Light
+    light_label: str
+    department: str = ""
+
+
+def _deadlines(pairs: set[tuple[datetime.date, int]]) -> dict[tuple[datetime.date, int], datetime.date]:
+    """Working-day deadlines for each distinct (start, days): a handful of calendar walks, not one per row."""
+    return {(start, days): add_working_days(start, days) for start, days in pairs}
+
+
+def _application_deadlines(open_apps) -> dict:
+    rows = open_apps.annotate(
+        day=TruncDate("status_at"), days=Coalesce("policy__payout_standard__payout_working_days", DEFAULT_DAYS)
+    )
+    return rows, _deadlines(set(rows.values_list("day", "days").distinct()))
+
+
+def overdue_application_queue_items(
+    *, today: datetime.date | None = None, department_ids: set[int] | None = None, limit: int = 200
+) -> list[QueueItem]:
+    """Applications that stayed in one state longer than the policy's 兑现时限 (red) or nearly so (yellow),
+    latest deadline last; for the responsible department's queue."""
+    today = today or timezone.localdate()
+    open_apps = Application.objects.exclude(status__in=APPLICATION_TERMINAL)
+    if department_ids is not None:
+        open_apps = open_apps.filter(department_id__in=department_ids)
+    rows, deadlines = _application_deadlines(open_apps)
+    late = [
+        key
+        for key, deadline in deadlines.items()
+        if light_for(deadline, today, warn_working_days=WARN_WORKING_DAYS) != Light.GREEN
+    ]
+    if not late:
+        return []
+    condition = Q()
+    for day, days in late:
+        condition |= Q(day=day, days=days)
+    items = []
+    for app in (
+        rows.filter(condition).select_related("policy", "department", "enterprise").order_by("status_at")[:limit]
+    ):
+        due = deadlines[(app.day, app.days)]
+        light = light_for(due, today, warn_working_days=WARN_WORKING_DAYS)
+        items.append(
+            QueueItem(
+                "overdue_application",
+                f"{app.enterprise.name} · {app.policy.title}",
+                f"{app.get_status_display()}（{app.external_id}），{app.days} 个工作日时限",
+                reverse("admin:payouts_application_change", args=[app.pk]),
+                due,
+                light,
+                LIGHT_LABELS[light],
+                app.department.name,
+            )
+        )
+    return items
+
+
+def application_light(*, application: Application, today: datetime.date | None = None) -> tuple[datetime.date, Light]:
+    """One application's deadline in its current state and its light."""
+    today = today or timezone.localdate()
+    try:  # select_related("policy__payout_standard") in lists
+        days = application.policy.payout_standard.payout_working_days
+    except PayoutStandard.DoesNotExist:
+        days = DEFAULT_DAYS
+    due = add_working_days(timezone.localdate(application.status_at), days)
+    if application.status in APPLICATION_TERMINAL:
+        return due, Light.GREEN
+    return due, light_for(due, today, warn_working_days=WARN_WORKING_DAYS)
+
+
+def payout_funnel_counts(*, policy_ids: list[int] | None = None) -> dict[str, int]:
+    """The funnel's last two stages: firms that applied (department-reported applications; a firm's own
+    已申报 never counts) and firms paid (applications 已拨付 plus 免申即享 entries paid), by (firm, policy)."""
+    apps = Application.objects.all()
+    entries = PayoutEntry.objects.filter(status=PayoutEntry.Status.PAID)
+    if policy_ids is not None:
+        apps, entries = apps.filter(policy_id__in=policy_ids), entries.filter(round__policy_id__in=policy_ids)
+    applied = apps.values("enterprise_id", "policy_id").distinct().count()
+    paid_apps = apps.filter(status=ApplicationStatus.PAID).values("enterprise_id", "policy_id").distinct().count()
+    paid_entries = entries.values("enterprise_id", "round__policy_id").distinct().count()
+    return {"applied": applied, "paid": paid_apps + paid_entries}
+
+
+def application_funnel_counts() -> dict[str, int]:
+    return payout_funnel_counts()
+
+
+def round_status_counts(*, round_: PayoutRound) -> dict[str, tuple[str, int, Decimal]]:
+    """Per entry status: (label, firms, amount), for the round's page."""
+    rows = (
+        PayoutEntry.objects.filter(round=round_)
+        .values_list("status")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by("status")
+    )
+    return {status: (PayoutEntry.Status(status).label, n, total or Decimal(0)) for status, n, total in rows}
+
+
+# --- what the firm sees --------------------------------------------------------------------------------------
+
+VISIBLE_ROUND_STATUSES = (
+    PayoutRound.Status.CONFIRMING,
+    PayoutRound.Status.PUBLICITY,
+    PayoutRound.Status.FINANCE,
+    PayoutRound.Status.CLOSED,
+)
+# Whether the firm of a message ``m`` has a payout or an application to follow: its link page then gets
+# the full render with its trackers (portal.views.link passes this with the feedback expression).
+LINK_TRACKER_SQL = f"""EXISTS (SELECT 1 FROM {PayoutEntry._meta.db_table} pe JOIN {PayoutRound._meta.db_table} pr
+                       ON pr.id = pe.round_id WHERE pe.enterprise_id = m.enterprise_id
+                       AND pr.status IN ({", ".join(f"'{s}'" for s in VISIBLE_ROUND_STATUSES)}))
+       OR EXISTS (SELECT 1 FROM {Application._meta.db_table} ap WHERE ap.enterprise_id = m.enterprise_id)"""
+
+
+@dataclass
+class PayoutTracker:
+    """One 免申即享 entry as its firm sees it: 拟兑现 → 已确认 → 公示中 → 已拨付, or why not."""
+
+    entry: PayoutEntry
+    policy_title: str
+    steps: list[Step]
+    headline: str
+    action: str = ""  # what the firm can do now, as the button says it ("" for nothing)
+
+
+def payout_tracker(entry: PayoutEntry) -> PayoutTracker:
+    round_, S, R = entry.round, PayoutEntry.Status, PayoutRound.Status
+    confirmed = entry.status in {S.CONFIRMED, S.PAID, S.FAILED}
+    publicized = confirmed and round_.status in {R.PUBLICITY, R.FINANCE, R.CLOSED}
+    steps = [
+        Step("拟兑现", "done", round_.approved_at, f"{entry.amount:,.2f} 元" if entry.amount else ""),
+        Step("已确认", "done" if confirmed else "current", entry.answered_at if confirmed else None),
+        Step(
+            "公示中",
+            "done" if publicized and round_.status != R.PUBLICITY else ("current" if publicized else "todo"),
+            round_.publicity_start if publicized else None,
+            f"至 {round_.publicity_end:%Y-%m-%d}" if publicized and round_.publicity_end else "",
+        ),
+        Step(
+            "已拨付",
+            "done" if entry.status == S.PAID else ("failed" if entry.status == S.FAILED else "todo"),
+            entry.paid_on if entry.status in {S.PAID, S.FAILED} else None,
+            f"{entry.paid_amount:,.2f} 元" if entry.status == S.PAID and entry.paid_amount is not None else "",
+        ),
+    ]
+    action = ""
+    if entry.status in {S.EXCLUDED, S.DECLINED, S.UNANSWERED}:
+        steps = steps[:1]
+        steps[0].state = "failed"
+        headline = f"未列入兑现：{entry.reason or entry.get_status_display()}"
+    elif entry.status == S.PAID:
+        headline = f"已拨付 {entry.paid_amount or entry.amount:,.2f} 元（{entry.paid_on:%Y-%m-%d}）"
+    elif entry.status == S.FAILED:
+        headline, action = f"{entry.reason}，请更正收款账户", "更正收款账户"
+    elif entry.status == S.LISTED:
+        headline = f"拟兑现 {entry.amount:,.2f} 元，请在 {round_.confirm_deadline:%Y-%m-%d} 前确认"
+        steps[1].state = "current"
+        action = "确认领取" if round_.status == R.CONFIRMING else ""
+    else:
+        headline = {
+            R.CONFIRMING: f"已确认，收款账户 {entry.bank_name} {entry.masked_account}",
+            R.PUBLICITY: "公示中",
+            R.FINANCE: "公示结束，等待拨付",
+            R.CLOSED: "等待拨付",
+        }[round_.status]
+        action = "修改账户或放弃" if round_.status == R.CONFIRMING else ""
+    return PayoutTracker(entry, round_.policy.title, steps, headline, action)
+
+
+@dataclass
+class Trackers:
+    payouts: list[PayoutTracker]
+    applications: list[ApplicationTracker]
+    action_base: str  # URL prefix of the firm's 意愿确认 pages (its link, or 我的政策包)
+
+    def __bool__(self) -> bool:
+        return bool(self.payouts or self.applications)
+
+
+def enterprise_trackers(*, enterprise_id: int, token: str | None = None) -> Trackers:
+    """Everything the firm follows after "you qualify": its 免申即享 entries and its applications. Only its
+    own, by construction: every query filters by ``enterprise_id``."""
+    entries = (
+        PayoutEntry.objects.filter(enterprise_id=enterprise_id, round__status__in=VISIBLE_ROUND_STATUSES)
+        .select_related("round__policy")
+        .order_by("-round__approved_at")[:20]
+    )
+    base = reverse("payouts:link-entry", args=[token, 0]) if token else reverse("payouts:my-entry", args=[0])
+    return Trackers(
+        [payout_tracker(e) for e in entries], application_trackers(enterprise_id=enterprise_id), base.removesuffix("0")
+    )
+
+
+def entry_for_enterprise(*, enterprise_id: int, entry_id: int) -> PayoutEntry | None:
+    """The firm's own entry of a visible round; None for anyone else's (the caller answers 404)."""
+    return (
+        PayoutEntry.objects.filter(pk=entry_id, enterprise_id=enterprise_id, round__status__in=VISIBLE_ROUND_STATUSES)
+        .select_related("round__policy", "enterprise")
+        .first()
+    )
+
+
+def publicity_rows(*, round_: PayoutRound, offset: int = 0, limit: int = 200) -> list[tuple[int, str, Decimal]]:
+    """The 公示 list: (entry id, firm name, amount) of the confirmed firms — names and amounts only."""
+    return list(
+        PayoutEntry.objects.filter(
+            round=round_, status__in=[PayoutEntry.Status.CONFIRMED, PayoutEntry.Status.PAID, PayoutEntry.Status.FAILED]
+        )
+        .order_by("enterprise_id")
+        .values_list("pk", "enterprise__name", "amount")[offset : offset + limit]
+    )
+
+
+def objection_queue_items(*, today: datetime.date | None = None, limit: int = 200) -> list[QueueItem]:
+    """Open 公示 objections with their working-day deadlines and lights, nearest deadline first."""
+    from portal.payouts.models import Objection
+
+    today = today or timezone.localdate()
+    items = []
+    for o in (
+        Objection.objects.filter(status=Objection.Status.OPEN)
+        .select_related("round", "entry__enterprise")
+        .order_by("due_on", "pk")[:limit]
+    ):
+        light = light_for(o.due_on, today)
+        firm = o.entry.enterprise.name if o.entry else "（未指明企业）"
+        items.append(
+            QueueItem(
+                "objection",
+                f"{o.round.name} · {firm}",
+                o.reason[:60],
+                reverse("admin:payouts_objection_change", args=[o.pk]),
+                o.due_on,
+                light,
+                LIGHT_LABELS[light],
+            )
+        )
+    return items

@@ -1,0 +1,161 @@
+"""Application states from department systems: scoped, idempotent, forward only, refused lines answered."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from policies.models import Department, Policy
+from portal.models import PolicyReaction
+from portal.payouts import selectors
+from portal.payouts.models import Application, ApplicationEvent, ApplicationReporter
+from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setting(db):
+    """Two departments, a policy of each, a firm, and an integration account of the first department."""
+    tech, commerce = Department.objects.get(code="WX-IIT"), Department.objects.exclude(code="WX-IIT").first()
+    ours = PolicyFactory(status=Policy.Status.PUBLISHED, departments=[tech], title="研发费用补助")
+    theirs = PolicyFactory(status=Policy.Status.PUBLISHED, departments=[commerce], title="外贸稳增长奖励")
+    firm = EnterpriseFactory(name="无锡甲芯科技有限公司")
+    account = UserFactory(username="tech-system", is_staff=False)
+    account.user_permissions.add(Permission.objects.get(codename="report_application"))
+    ApplicationReporter.objects.create(user=account, department=tech)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=account).key}")
+    return client, firm, ours, theirs
+
+
+def post(client, *lines):
+    body = "\n".join(line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in lines)
+    return client.post("/api/applications/", data=body.encode(), content_type="application/x-ndjson")
+
+
+def line(firm, policy, external_id, status, **extra):
+    return {"uscc": firm.uscc, "policy": policy.pk, "external_id": external_id, "status": status, **extra}
+
+
+def test_states_are_recorded_and_a_repeated_batch_changes_nothing(setting):
+    client, firm, ours, _ = setting
+    batch = [
+        line(firm, ours, "KJ-1", "已受理", at="2026-03-02"),
+        line(firm, ours, "KJ-1", "审核中", at="2026-03-05T10:00:00+08:00"),
+    ]
+    answer = post(client, *batch)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["accepted"] == 2 and answer.json()["refused"] == 0
+    application = Application.objects.get(external_id="KJ-1")
+    assert application.status == "reviewing" and application.enterprise == firm
+    again = post(client, *batch).json()
+    assert (again["accepted"], again["unchanged"], again["refused"]) == (0, 2, 0)
+    assert ApplicationEvent.objects.filter(application=application).count() == 2
+
+
+def test_states_only_move_forward_and_each_refused_line_says_why(setting):
+    client, firm, ours, _ = setting
+    post(client, line(firm, ours, "KJ-2", "已公示"))
+    answer = post(
+        client,
+        line(firm, ours, "KJ-2", "审核中"),
+        "not json",
+        line(firm, ours, "KJ-2", "已拨付", amount="200000"),
+        line(firm, ours, "KJ-2", "未通过", reason="材料不全"),
+        {"uscc": firm.uscc, "policy": ours.pk, "external_id": "KJ-3", "status": "已办结"},
+    ).json()
+    assert answer["accepted"] == 1 and answer["refused"] == 4
+    reasons = {e["line"]: e["reason"] for e in answer["errors"]}
+    assert reasons[1] == "状态不能回退：已是已公示"
+    assert reasons[2].startswith("不是有效的 JSON")
+    assert reasons[4] == "该申报已在本批此前的行中办结，不能再变更"
+    assert reasons[5].startswith("状态（status）应为")
+    application = Application.objects.get(external_id="KJ-2")
+    assert application.status == "paid" and str(application.amount) == "200000.00"
+    later = post(client, line(firm, ours, "KJ-2", "未通过", reason="复核不通过")).json()
+    assert later["errors"][0]["reason"] == "该申报已办结（已拨付），不能再变更"
+
+
+def test_a_department_may_not_report_on_another_departments_policy(setting):
+    client, firm, _, theirs = setting
+    answer = post(client, line(firm, theirs, "SW-1", "已受理")).json()
+    assert answer["refused"] == 1 and answer["errors"][0]["reason"] == "无权上报此政策：政策不属于本账号所属部门"
+    assert not Application.objects.exists()
+    outsider = APIClient()
+    outsider.force_authenticate(UserFactory(username="nobody"))
+    assert post(outsider, line(firm, theirs, "SW-1", "已受理")).status_code == 403
+    assert APIClient().post("/api/applications/", data=b"", content_type="application/x-ndjson").status_code in (
+        401,
+        403,
+    )
+
+
+def test_unknown_firms_and_policies_are_refused_by_line(setting):
+    client, firm, ours, _ = setting
+    answer = post(
+        client,
+        {"uscc": "91320214MA00000000", "policy": ours.pk, "external_id": "A", "status": "已受理"},
+        {"uscc": firm.uscc, "policy": 999999, "external_id": "B", "status": "已受理"},
+    ).json()
+    assert [e["reason"] for e in answer["errors"]] == [
+        "统一社会信用代码未在企业库登记：91320214MA00000000",
+        "政策不存在：999999",
+    ]
+
+
+def test_a_firms_own_applied_button_is_never_counted_as_a_department_report(setting):
+    client, firm, ours, _ = setting
+    PolicyReaction.objects.create(enterprise=firm, policy=ours, kind=PolicyReaction.Kind.APPLIED)
+    assert selectors.application_funnel_counts()["applied"] == 0
+    assert selectors.application_trackers(enterprise_id=firm.pk) == []
+    post(client, line(firm, ours, "KJ-9", "已受理"))
+    assert selectors.application_funnel_counts()["applied"] == 1
+    [tracker] = selectors.application_trackers(enterprise_id=firm.pk)
+    assert tracker.status_label == "已受理" and tracker.policy_title == "研发费用补助"
+
+
+def test_staff_upload_the_same_states_as_xlsx_and_see_each_refused_row(setting, client):
+    import io
+
+    from openpyxl import Workbook
+
+    _, firm, ours, theirs = setting
+    officer = UserFactory(username="officer-upload", role="兑现专员")
+    ApplicationReporter.objects.create(user=officer, department=ours.departments.get())
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["统一社会信用代码", "政策编号", "申报编号", "状态", "说明", "金额", "时间"])
+    sheet.append([firm.uscc, ours.pk, "KJ-X1", "已受理", "", None, "2026-03-02"])
+    sheet.append([firm.uscc, theirs.pk, "SW-X1", "已受理", "", None, "2026-03-02"])
+    data = io.BytesIO()
+    book.save(data)
+    data.seek(0)
+    data.name = "states.xlsx"
+    client.force_login(officer)
+    page = client.post("/admin/payouts/application/upload/", {"file": data}).content.decode()
+    assert "共 2 行：更新 1，未变化 0，拒绝 1" in page
+    assert "无权上报此政策：政策不属于本账号所属部门" in page
+    assert Application.objects.get().external_id == "KJ-X1"
+
+
+def test_applications_stuck_past_the_deadline_turn_yellow_then_red_on_working_days(setting):
+    import datetime
+
+    from core.workdays import Light
+    from portal.payouts.models import PayoutStandard
+
+    client, firm, ours, _ = setting
+    PayoutStandard.objects.create(policy=ours, fixed_amount=1, payout_working_days=3)
+    # Received on Thursday 2026-09-24; three working days skip 中秋节 (Friday 25th) and the weekend.
+    post(client, line(firm, ours, "KJ-L", "已受理", at="2026-09-24T09:00:00+08:00"))
+    due = datetime.date(2026, 9, 30)
+    assert selectors.overdue_application_queue_items(today=datetime.date(2026, 9, 1)) == []
+    [yellow] = selectors.overdue_application_queue_items(today=due)
+    assert yellow.light == Light.YELLOW and yellow.due_on == due and yellow.light_label == "临期"
+    [red] = selectors.overdue_application_queue_items(today=due + datetime.timedelta(days=1))
+    assert red.light == Light.RED and red.light_label == "超期" and "KJ-L" in red.detail
+    post(client, line(firm, ours, "KJ-L", "已拨付", amount=1))
+    assert selectors.overdue_application_queue_items(today=due + datetime.timedelta(days=1)) == []
