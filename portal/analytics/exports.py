@@ -14,16 +14,9 @@ import xlsxwriter
 from django.http import HttpResponse
 from django.utils import timezone
 
+from core.spreadsheets import excel_safe
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def excel_safe(value: str) -> str:
-    """A text Excel shows as text: one starting like a formula (= + - @, tab, CR) gets a leading apostrophe.
-
-    Local stand-in for ``core.spreadsheets.excel_safe`` (being added separately); swap the import when it lands.
-    """
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 @dataclass

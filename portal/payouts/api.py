@@ -53,6 +53,7 @@ class ApplicationReportView(APIView):
     """
 
     permission_classes = [permissions.IsAuthenticated]
+    token_scopes = {"POST": "applications:write", "GET": "applications:write"}  # core/auth.py
     parser_classes = [StreamedJsonLines]
 
     @extend_schema(

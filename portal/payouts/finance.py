@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.spreadsheets import excel_safe
 from enterprises.models import Enterprise
 from portal.payouts import xlsx
 from portal.payouts.applications import ReportResult
@@ -28,15 +29,7 @@ from portal.payouts.models import PayoutAudit, PayoutEntry, PayoutRound
 
 EntryStatus = PayoutEntry.Status
 HEADERS = ["序号", "企业名称", "统一社会信用代码", "开户银行", "收款账号", "金额（元）"]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FETCH = 10_000
-
-
-def excel_safe(value):
-    """A text cell as a spreadsheet shows it literally (OWASP: prefix a formula start with ``'``)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def export_rows(*, round_: PayoutRound) -> Iterator[tuple]:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.tokens import integration_token_create
 from policies.models import Department, Policy
 from portal.models import PolicyReaction
 from portal.payouts import selectors
@@ -27,7 +27,8 @@ def setting(db):
     account.user_permissions.add(Permission.objects.get(codename="report_application"))
     ApplicationReporter.objects.create(user=account, department=tech)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=account).key}")
+    _, key = integration_token_create(name="部门系统", user=account, scopes=["applications:write"])
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client, firm, ours, theirs
 
 
