@@ -134,13 +134,39 @@ def test_a_firm_in_two_pushes_counts_once_and_stage_sets_are_nested(fresh_matchi
         funnel_campaign_refresh(campaign_id=push.pk)
     got = counts(funnel_for(scope=CITY, filters=FunnelFilter()))
     # Both firms qualify for everything; firm 0 was pushed twice and applied after the second push.
-    assert got == {"qualified": 2, "sent": 2, "delivered": 1, "opened": 1, "interested": 1, "applied": 1}
+    assert got == {"qualified": 2, "sent": 2, "delivered": 1, "opened": 1, "interested": 1, "applied": 1, "paid": 0}
     from pyroaring import BitMap
 
     cells = FunnelCell.objects.filter(campaign_id=pushes[1].pk, policy_id__isnull=True)
     sets = {cell.stage: BitMap.deserialize(bytes(cell.ids)) for cell in cells}
     keys = [k for k in stage_keys() if k in sets]
     assert all(sets[b] <= sets[a] for a, b in zip(keys, keys[1:], strict=False))
+
+
+def test_department_reports_and_payments_carry_the_funnel_on_to_paid(fresh_matching):
+    """兑现 feeds the funnel: a department's application counts as applied, its 已拨付 as paid."""
+    import datetime
+
+    from portal.payouts.models import Application, ApplicationStatus
+    from tests.analytics.conftest import NOW
+
+    made, policies, pushes, _ = build(
+        [{"region": XINWU, "size": "small"}, {"region": LIANGXI, "size": "micro"}],
+        [0],
+        [({0}, {0: {"status": S.DELIVERED, "delivered": True, "opened": True, "policies": {0}},
+                1: {"status": S.DELIVERED, "delivered": True, "opened": True, "policies": {0}}})],
+        [],
+    )  # fmt: skip
+    department = Department.objects.order_by("pk").first()
+    later = NOW + datetime.timedelta(days=3)
+    for firm, status in ((made[0], ApplicationStatus.PAID), (made[1], ApplicationStatus.RECEIVED)):
+        Application.objects.create(
+            department=department, external_id=f"A-{firm.pk}", enterprise=firm, policy=policies[0], status=status,
+            status_at=later, created_at=later,
+        )  # fmt: skip
+    funnel_campaign_refresh(campaign_id=pushes[0].pk)
+    got = counts(funnel_for(scope=CITY, filters=FunnelFilter()))
+    assert (got["opened"], got["applied"], got["paid"]) == (2, 2, 1)
 
 
 def test_a_reaction_before_the_push_is_not_counted_as_its_outcome(fresh_matching):
@@ -172,7 +198,7 @@ def test_the_funnel_api_gives_distinct_firms_per_stage(two_districts):
     _, _, push, _ = two_districts
     body = staff_client().get(f"/api/analytics/funnel/?campaign={push.pk}").json()
     assert [(s["key"], s["count"]) for s in body["stages"]] == [
-        ("qualified", 3), ("sent", 3), ("delivered", 2), ("opened", 1), ("interested", 0), ("applied", 0),
+        ("qualified", 3), ("sent", 3), ("delivered", 2), ("opened", 1), ("interested", 0), ("applied", 0), ("paid", 0),
     ]  # fmt: skip
     assert body["stages"][2]["rate"] == round(2 / 3, 4)
     assert {r["region"]: r["counts"]["sent"] for r in body["by_region"]} == {XINWU: 1, LIANGXI: 2}
