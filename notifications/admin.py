@@ -52,8 +52,27 @@ class SmsTemplateAdmin(admin.ModelAdmin):
             self.message_user(request, f"推送批次“{campaign.name}”：{APPROVAL_VOID}", messages.WARNING)
 
 
+ONE_SEGMENT = 70  # characters, signature included (DOMAIN.md: up to 70 is one message)
 APPROVAL_VOID = "修改已保存。推送复核通过后又被修改，原复核已作废，推送已回到草稿：请重新提交复核。"
 APPROVED_NOTICE = "此推送已复核通过并排期。保存任何修改都会作废复核：推送回到草稿，须重新提交复核后才会发送。"
+
+
+def launch_confirmation(preview) -> str:
+    """What the operator confirms before a push goes out: firms, billed segments and the cost."""
+    return f"{preview.recipients}|{preview.segments}"
+
+
+def one_segment_advice(preview) -> str:
+    """When the longest sample bills more than one segment: by how much to shorten the template."""
+    longest = max(preview.samples, key=lambda s: s["length"], default=None)
+    if longest is None or longest["segments"] <= 1:
+        return ""
+    over = longest["length"] - ONE_SEGMENT
+    return (
+        f"最长的样例短信 {longest['length']} 字（含签名），每家企业按 {longest['segments']} 条计费；"
+        f"把模板缩短约 {over} 字即可按 1 条计费，本次约可少付 "
+        f"{preview.recipients * (longest['segments'] - 1) * settings.SMS_UNIT_PRICE_FEN / 100:,.2f} 元。"
+    )
 
 
 @admin.register(Campaign)
@@ -93,6 +112,12 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:  # on a change the service has set the policies
             super().save_related(request, form, formsets, change)
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
+            fields.remove("status")  # the progress panel says it, and keeps saying it as the push moves on
+        return fields
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
             return False  # a launched push is read-only; it can only be cancelled
@@ -127,11 +152,19 @@ class CampaignAdmin(admin.ModelAdmin):
                 preview = services.campaign_preview(campaign=campaign)
                 extra_context["preview"] = preview
                 extra_context["exclusions"] = [(audience.EXCLUSION_LABELS[k], v) for k, v in preview.excluded.items()]
+                extra_context["launch_confirm"] = launch_confirmation(preview)
+                extra_context["too_long"] = one_segment_advice(preview)
             else:
                 extra_context["progress"] = selectors.campaign_progress(campaign=campaign)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def launch_view(self, request, pk):
+        # Asked once, with the numbers: the box names them, and they must still be true when the form arrives.
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
+        expected = launch_confirmation(services.campaign_preview(campaign=campaign))
+        if request.POST.get("confirm") != expected:
+            self.message_user(request, "请先核对并勾选发送确认（企业数、计费条数与费用）后再发起推送。", messages.ERROR)
+            return redirect(reverse("admin:notifications_campaign_change", args=[pk]))
         campaign = self._act(request, pk, services.campaign_launch)
         if campaign is not None:
             waiting = campaign.status == Campaign.Status.AWAITING_APPROVAL

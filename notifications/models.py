@@ -47,11 +47,21 @@ class Campaign(models.Model):
         FIXED = "fixed", "统一链接（企业凭信用代码和验证码查看）"
 
     name = models.CharField("批次名称", max_length=100)
-    scope = models.CharField("政策范围", max_length=12, choices=Scope.choices, default=Scope.SELECTED)
+    scope = models.CharField(
+        "政策范围", max_length=12, choices=Scope.choices, default=Scope.SELECTED,
+        help_text="选定政策：只推送下方选择的政策；上次推送以来发布的全部政策：发起时自动选取（不在申报期的不推送）。",
+    )  # fmt: skip
     policies = models.ManyToManyField("policies.Policy", verbose_name="推送政策", blank=True, related_name="campaigns")
     template = models.ForeignKey(SmsTemplate, verbose_name="短信模板", on_delete=models.PROTECT)
-    link_mode = models.CharField("链接方式", max_length=10, choices=LinkMode.choices, default=LinkMode.PER_FIRM)
-    force_reminder = models.BooleanField("再次提醒已通知过的企业", default=False)
+    link_mode = models.CharField(
+        "链接方式", max_length=10, choices=LinkMode.choices, default=LinkMode.PER_FIRM,
+        help_text="每户专属链接：企业点开即见自己的政策包；统一链接：所有短信同一地址，企业用信用代码和验证码登录后查看"
+        "（适用于不允许短信中带个性化链接的通道）。",
+    )  # fmt: skip
+    force_reminder = models.BooleanField(
+        "再次提醒已通知过的企业", default=False,
+        help_text="不勾选时，已收到过这些政策短信的企业不会重复收到；勾选后会再次提醒（如截止前催办）。",
+    )  # fmt: skip
     daily_cap = models.PositiveSmallIntegerField("每家企业每天最多短信数", default=1)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     scheduled_at = models.DateTimeField("计划发送时间", null=True, blank=True)

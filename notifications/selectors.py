@@ -50,5 +50,11 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     starts_at = ""
     if campaign.status in {Campaign.Status.PLANNING, Campaign.Status.SENDING} and quiet_until():
         starts_at = "夜间免打扰时段，将于 08:00 开始发送"
+    # Every message has its outcome while the watchdog has not closed the push yet: it is finished, so say so
+    # (and offer no cancel) rather than 发送中 at 100 %.
+    finished = campaign.status == Campaign.Status.COMPLETED or (
+        campaign.status == Campaign.Status.SENDING and counts["planned"] > 0 and done >= counts["planned"]
+    )
+    status = Campaign.Status.COMPLETED.label if finished else campaign.get_status_display()
     return {**counts, "fraction": round(done / counts["planned"], 3) if counts["planned"] else 0.0,
-            "status": campaign.get_status_display(), "starts_at": starts_at}  # fmt: skip
+            "status": status, "finished": finished, "starts_at": starts_at}  # fmt: skip

@@ -43,6 +43,7 @@ def test_a_push_launched_by_one_person_starts_when_a_second_approves(
 
     operator = signed_in(browser, live_server.url, "operator", path)
     expect(operator.get_by_role("heading", name="发送前预览")).to_be_visible()
+    operator.get_by_label(re.compile("我已核对：将向")).check()  # asked once, with the numbers
     submit = operator.get_by_role("button", name=re.compile(r"提交复核（\d+ 家企业）"))
     recipients = int(re.search(r"（(\d+) 家企业）", submit.get_attribute("value")).group(1))
     assert recipients > 0

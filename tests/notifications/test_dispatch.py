@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -190,8 +191,16 @@ def test_admin_shows_the_preview_and_launches_with_permission(
     client.force_login(UserFactory(username="boss", is_superuser=True))
     page = client.get(reverse("admin:notifications_campaign_change", args=[campaign.pk])).content.decode()
     assert "实际发送 <strong>1</strong> 家" in page and "已退订短信" in page and "发起推送（1 家企业）" in page
+    # Asked once, with the numbers: a launch without the ticked confirmation starts nothing.
+    assert "我已核对：将向 <strong>1</strong> 家企业各发送 1 条短信" in page and "条计费短信，预计费用" in page
+    url = reverse("admin:notifications_campaign_launch", args=[campaign.pk])
+    refused = client.post(url, follow=True).content.decode()
+    assert "请先核对并勾选发送确认" in refused
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+    confirm = re.search(r'name="confirm" value="([^"]+)"', page).group(1)
     with django_capture_on_commit_callbacks(execute=False):
-        client.post(reverse("admin:notifications_campaign_launch", args=[campaign.pk]))
+        client.post(url, {"confirm": confirm})
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.PLANNING
     progress = client.get(reverse("admin:notifications_campaign_progress", args=[campaign.pk])).json()
