@@ -67,7 +67,7 @@ def screenshots(page, name: str) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
 
 
-def test_city_staff_see_the_whole_city_and_the_figures_match_the_database(live_server, browser, history):
+def test_city_staff_see_the_whole_city_and_the_figures_match_the_database(live_server, browser, history, axe_check):
     UserFactory(username="city", role=ADMINISTRATOR)
     page = signed_in(browser, live_server.url, "city")
     expect(page.get_by_role("heading", name="数据看板")).to_be_visible()
@@ -82,6 +82,7 @@ def test_city_staff_see_the_whole_city_and_the_figures_match_the_database(live_s
     expect(page.locator("#chart-funnel canvas")).to_have_count(1)  # ECharts drew the funnel
     expect(page.locator("#chart-matrix canvas").first).to_be_visible()
     expect(page.locator("#table-supervision-overdue .light-red").first).to_be_visible()
+    axe_check(page)  # no serious or critical accessibility problem on the dashboard
     screenshots(page, "dashboard-city")
 
 
