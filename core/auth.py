@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from core.client_address import client_address
 from core.tokens import SCOPES, TokenRefused, integration_token_check, integration_token_used
 
 
@@ -38,7 +39,7 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
         if scope not in token.scopes:
             raise exceptions.PermissionDenied(f"该令牌没有“{SCOPES[scope]}”（{scope}）权限。")
         integration_token_used(
-            token=token, method=request.method, path=request.path, scope=scope, ip=request.META.get("REMOTE_ADDR")
+            token=token, method=request.method, path=request.path, scope=scope, ip=client_address(request)
         )
         return token.user, token
 

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError
 
+from core.client_address import client_address
 from notifications import receipts
 from notifications.gateways import Gateway, callback_gateway
 from notifications.gateways.callbacks import CallbackRefused, loads
@@ -29,7 +30,7 @@ def _received(request, vendor: str, secret: str, read: str):
         raise Http404
     expected = settings.SMS_WEBHOOK_SECRET.encode()
     if not expected or not hmac.compare_digest(secret.encode(), expected):
-        log.warning("拒绝了一个密钥错误的短信回调（%s，来自 %s）", vendor, request.META.get("REMOTE_ADDR"))
+        log.warning("拒绝了一个密钥错误的短信回调（%s，来自 %s）", vendor, client_address(request))
         return gateway, None, JsonResponse(gateway.callback_answer("回调密钥错误。"), status=403)
     try:
         return gateway, getattr(gateway, read)(loads(request.body)), None

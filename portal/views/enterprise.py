@@ -16,12 +16,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.client_address import client_address
 from enterprises.identity import current_enterprise, enterprise_sign_in, enterprise_sign_out
 from enterprises.models import Enterprise
 from notifications import consent
 from policies.models import Policy
 from portal import selectors
-from portal.client_address import client_address
 from portal.models import PolicyReaction, TagCorrection
 from portal.payouts import selectors as payouts
 from portal.services import corrections, feedback, human_check, signin

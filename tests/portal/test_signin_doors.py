@@ -10,9 +10,9 @@ import time_machine
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from core.client_address import client_address
 from enterprises.identity import SESSION_KEY
 from notifications.models import Message
-from portal.client_address import client_address
 from portal.services import human_check
 from tests.factories import EnterpriseFactory, make_uscc
 
