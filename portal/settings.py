@@ -324,20 +324,19 @@ SMS_REPLY_TEMPLATE = env("SMS_REPLY_TEMPLATE", default="SMS_REPLY")
 SMS_REPLY_TEMPLATE_BODY = env(
     "SMS_REPLY_TEMPLATE_BODY", default="{企业简称}：您对“{政策简称}”的评价已有答复，请登录惠企直达查看。"
 )
-# Working days a staff queue's items may wait before their light turns red (yellow one working day before);
-# the environment may change some: QUEUE_DEADLINES="rating_bad=2;correction=10".
-QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5} | env.dict(
-    "QUEUE_DEADLINES", cast={"value": int}, default={}
-)
 # The secret path segment of the receipt and reply webhooks given to the vendors. Outside DEBUG it is required
 # whatever the backend (an opt-out reply arrives there); portal/checks.py refuses to start without it. Logs
 # never show it (portal/logs.py redacts it from every line, gunicorn's access log included).
 SMS_WEBHOOK_SECRET = env("SMS_WEBHOOK_SECRET", default="") or ("dev-webhook-secret" if DEBUG else "")
 
 # --- Supervision (督办) ---------------------------------------------------------------------------
-# Working days on the Chinese calendar to answer each queue's items (core/workdays.py); the queues' admin
-# lists and the dashboard's lights read the same setting.
-QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5}
+# Working days on the Chinese calendar to answer each queue's items (core/workdays.py): 差评, 好评, 标签纠错
+# and 公示异议; the queues' admin lists and the dashboard's lights read the same setting (yellow one working
+# day before, red after). An application's deadline is its policy's 兑现时限 instead. The environment may change
+# some: QUEUE_DEADLINES="rating_bad=2;correction=10".
+QUEUE_DEADLINES = {"rating_bad": 3, "rating": 5, "correction": 5, "objection": 5} | env.dict(
+    "QUEUE_DEADLINES", cast={"value": int}, default={}
+)
 # The daily digest (portal/analytics) also goes by SMS to staff whose scope has a mobile, once a template for
 # it is registered with the vendor; without one it is shown in the admin only.
 QUEUE_DIGEST_SMS_TEMPLATE = env("QUEUE_DIGEST_SMS_TEMPLATE", default="")

@@ -6,8 +6,8 @@ calendar (``core.workdays``: holidays and 调休 make-up days), per kind from ``
 the same setting the queue's admin lists read. Lights: red once the deadline has passed, yellow on its
 last working day(s), green otherwise.
 
-Kinds today: 差评 and 好评 to reply to (好差评), 纠错 to review. Other apps add theirs (兑现: applications,
-objections) with ``register_queue`` from their ``AppConfig.ready``.
+Kinds here: 差评 and 好评 to reply to (好差评), 纠错 to review. Other apps add theirs with ``register_queue``
+from their ``AppConfig.ready`` (``portal.payouts.queues``: 公示异议 and 申报办理).
 """
 
 from __future__ import annotations
@@ -44,12 +44,14 @@ class QueueItem:
     region_id: int | None
     region: str
     url: str
+    # yellow from this many working days before the deadline (a 60-working-day application step warns earlier)
+    warn_working_days: int = WARN_WORKING_DAYS
 
     def light(self, today: datetime.date) -> Light | None:
         """The item's light while it is open; None once closed."""
         if self.closed_on is not None:
             return None
-        return light_for(self.deadline, today, warn_working_days=WARN_WORKING_DAYS)
+        return light_for(self.deadline, today, warn_working_days=self.warn_working_days)
 
     def light_label(self, today: datetime.date) -> str:
         light = self.light(today)
@@ -69,8 +71,10 @@ class QueueItem:
 class QueueKind:
     key: str
     label: str
-    # items(scope=…, closed=…, since=…): the kind's items this scope sees; ``closed`` False for open ones only,
-    # True for closed ones only, None for both; ``since`` bounds created_on.
+    # items(scope=…, closed=…, since=…, today=…): the kind's items this scope sees; ``closed`` False for open
+    # ones only, True for closed ones only, None for both; ``since`` bounds created_on (for a kind whose items
+    # are steps, when the step ended); ``today`` is the day the lights are for (a kind may list only what is
+    # due by then).
     items: Callable[..., Iterable[QueueItem]]
     # state(): a short text that changes whenever the kind's items do (an item added, answered, closed).
     state: Callable[[], str] = lambda: ""
@@ -86,25 +90,25 @@ def deadline_for(kind: str, created_on: datetime.date) -> datetime.date:
     return _deadline(created_on, settings.QUEUE_DEADLINES[kind])
 
 
-def _local_day(moment: datetime.datetime | None) -> datetime.date | None:
+def local_day(moment: datetime.datetime | None) -> datetime.date | None:
     return None if moment is None else timezone.localdate(moment)
 
 
 # --- 好差评 ---------------------------------------------------------------------------------------------------
 
 
-def _url_maker(name: str) -> Callable[[int], str]:
+def url_maker(name: str) -> Callable[[int], str]:
     """An admin change URL per item without a reverse() per row."""
     template = reverse(name, args=[0]).replace("/0/", "/{}/")
     return template.format
 
 
-def _departments() -> dict[int, str]:
+def departments() -> dict[int, str]:
     return dict(Department.objects.values_list("pk", "name"))
 
 
 def _rating_items(kind: str, rating: str, label: str):
-    def items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None):
+    def items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today=None):
         rows = PolicyRating.objects.filter(
             scope.enterprise_q("enterprise__"), scope.policy_q("policy__"), rating=rating
         )
@@ -112,7 +116,7 @@ def _rating_items(kind: str, rating: str, label: str):
             replied = Q(status=PolicyRating.Status.REPLIED)
             rows = rows.filter(replied if closed else ~replied)
         if since:
-            rows = rows.filter(created_at__gte=_start_of(since))
+            rows = rows.filter(created_at__gte=start_of(since))
         if scope.department_id is not None:
             department = Value(scope.department_id)  # their own department answers for it
         else:
@@ -122,15 +126,15 @@ def _rating_items(kind: str, rating: str, label: str):
             "pk", "enterprise__name", "comment", "policy__title", "created_at", "status", "handled_at", "department",
             "enterprise__region_id", "enterprise__region__name",
         )  # fmt: skip
-        departments, url = _departments(), _url_maker("admin:portal_policyrating_change")
+        departments_by_id, url = departments(), url_maker("admin:portal_policyrating_change")
         fallback = PolicyRating.Rating(rating).label
         for pk, firm, comment, title, created_at, status, handled_at, department_id, region_id, region in rows:
             created_on = timezone.localdate(created_at)
             yield QueueItem(
                 kind=kind, kind_label=label, object_id=pk, title=f"{firm}：{comment[:40] or fallback}（{title[:30]}）",
                 created_on=created_on, deadline=deadline_for(kind, created_on),
-                closed_on=_local_day(handled_at) if status == PolicyRating.Status.REPLIED else None,
-                department_id=department_id, department=departments.get(department_id, ""),
+                closed_on=local_day(handled_at) if status == PolicyRating.Status.REPLIED else None,
+                department_id=department_id, department=departments_by_id.get(department_id, ""),
                 region_id=region_id, region=region or "", url=url(pk),
             )  # fmt: skip
 
@@ -145,7 +149,7 @@ def _rating_state() -> str:
 # --- 纠错 --------------------------------------------------------------------------------------------------------
 
 
-def _correction_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None):
+def _correction_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today=None):
     if scope.department_id is not None and scope.region_id is None:
         return  # a correction is a firm's district's to review, not a city department's
     rows = TagCorrection.objects.filter(scope.enterprise_q("enterprise__"))
@@ -153,8 +157,8 @@ def _correction_items(*, scope: Scope, closed: bool | None = False, since: datet
         pending = Q(status=TagCorrection.Status.PENDING)
         rows = rows.filter(~pending if closed else pending)
     if since:
-        rows = rows.filter(created_at__gte=_start_of(since))
-    actions, url = dict(TagCorrection.Action.choices), _url_maker("admin:portal_tagcorrection_change")
+        rows = rows.filter(created_at__gte=start_of(since))
+    actions, url = dict(TagCorrection.Action.choices), url_maker("admin:portal_tagcorrection_change")
     for pk, firm, action, tag, created_at, status, reviewed_at, region_id, region in rows.values_list(
         "pk", "enterprise__name", "action", "tag__name", "created_at", "status", "reviewed_at",
         "enterprise__region_id", "enterprise__region__name",
@@ -163,7 +167,7 @@ def _correction_items(*, scope: Scope, closed: bool | None = False, since: datet
         yield QueueItem(
             kind="correction", kind_label="标签纠错", object_id=pk, title=f"{firm}：{actions[action]}“{tag}”",
             created_on=created_on, deadline=deadline_for("correction", created_on),
-            closed_on=_local_day(reviewed_at) if status != TagCorrection.Status.PENDING else None,
+            closed_on=local_day(reviewed_at) if status != TagCorrection.Status.PENDING else None,
             department_id=None, department="", region_id=region_id, region=region or "", url=url(pk),
         )  # fmt: skip
 
@@ -173,7 +177,7 @@ def _correction_state() -> str:
     return f"{state['n']}:{state['last']}:{state['reviewed']}"
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
+def start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
@@ -192,9 +196,12 @@ def register_queue(kind: QueueKind) -> None:
         QUEUE_KINDS.append(kind)
 
 
-def queue_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None) -> list[QueueItem]:
-    """Every kind's items within ``scope`` (open ones by default)."""
-    return [item for kind in QUEUE_KINDS for item in kind.items(scope=scope, closed=closed, since=since)]
+def queue_items(
+    *, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today: datetime.date | None = None
+) -> list[QueueItem]:
+    """Every kind's items within ``scope`` (open ones by default), for the lights of ``today``."""
+    today = today or timezone.localdate()
+    return [item for kind in QUEUE_KINDS for item in kind.items(scope=scope, closed=closed, since=since, today=today)]
 
 
 def queues_state() -> str:

@@ -10,8 +10,13 @@ class PayoutsConfig(AppConfig):
         # The dashboard's funnel goes on past 已申报: department-reported applications count as applied (a firm's
         # own 已申报 button stays its own source), and a payment — 已拨付 reported by a department, or a 免申即享
         # round's entry paid — is the last stage.
+        from portal.analytics.queues import register_queue
         from portal.analytics.stages import APPLIED, Stage, StageSource, register_source, register_stage
         from portal.payouts.models import Application, ApplicationStatus, PayoutEntry, PayoutRound
+        from portal.payouts.queues import KINDS
+
+        for kind in KINDS:  # 公示异议 and 申报办理 under supervision, with the dashboard's lights
+            register_queue(kind)
 
         applications, entries = Application._meta.db_table, PayoutEntry._meta.db_table
         rounds = PayoutRound._meta.db_table

@@ -8,12 +8,10 @@ from django.utils import timezone
 
 from core.workdays import add_working_days
 from portal.payouts.models import Objection, PayoutEntry, PayoutRound
+from portal.payouts.queues import objection_deadline
 from portal.payouts.services import _audit, _locked, _recount, check_payout_permission
 
 Status, EntryStatus = PayoutRound.Status, PayoutEntry.Status
-
-
-OBJECTION_WORKING_DAYS = 5  # staff answer an objection within this many working days
 
 
 @transaction.atomic
@@ -54,7 +52,7 @@ def objection_raise(*, round_: PayoutRound, reason: str, contact: str, entry_id:
         entry=entry,
         reason=reason[:1000],
         contact=contact[:100],
-        due_on=add_working_days(today, OBJECTION_WORKING_DAYS),
+        due_on=objection_deadline(today),
     )
 
 

@@ -6,12 +6,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from core.workdays import LIGHT_LABELS, Light, add_working_days, light_for
+from core.workdays import Light, add_working_days, light_for
 from matching.rules import Facts, LeafResult, explain
 from policies.audience_rules import Vocabulary
 from portal.payouts.models import (
@@ -23,6 +22,7 @@ from portal.payouts.models import (
     PayoutRound,
     PayoutStandard,
 )
+from portal.payouts.queues import WARN_WORKING_DAYS
 
 DEFAULT_DAYS = DEFAULT_PAYOUT_WORKING_DAYS
 
@@ -64,7 +64,6 @@ APPLICATION_STEPS = [
     ApplicationStatus.PUBLICIZED,
     ApplicationStatus.PAID,
 ]
-WARN_WORKING_DAYS = 5  # a state turns yellow this many working days before its deadline
 
 
 @dataclass
@@ -127,73 +126,6 @@ def application_trackers(*, enterprise_id: int) -> list[ApplicationTracker]:
             )
         )
     return trackers
-
-
-@dataclass
-class QueueItem:
-    """One thing staff must act on before a deadline, for a staff queue (dashboard registry)."""
-
-    kind: str  # "objection" / "overdue_application"
-    title: str
-    detail: str
-    url: str
-    due_on: datetime.date
-    light: Light
-    light_label: str
-    department: str = ""
-
-
-def _deadlines(pairs: set[tuple[datetime.date, int]]) -> dict[tuple[datetime.date, int], datetime.date]:
-    """Working-day deadlines for each distinct (start, days): a handful of calendar walks, not one per row."""
-    return {(start, days): add_working_days(start, days) for start, days in pairs}
-
-
-def _application_deadlines(open_apps) -> dict:
-    rows = open_apps.annotate(
-        day=TruncDate("status_at"), days=Coalesce("policy__payout_standard__payout_working_days", DEFAULT_DAYS)
-    )
-    return rows, _deadlines(set(rows.values_list("day", "days").distinct()))
-
-
-def overdue_application_queue_items(
-    *, today: datetime.date | None = None, department_ids: set[int] | None = None, limit: int = 200
-) -> list[QueueItem]:
-    """Applications that stayed in one state longer than the policy's 兑现时限 (red) or nearly so (yellow),
-    latest deadline last; for the responsible department's queue."""
-    today = today or timezone.localdate()
-    open_apps = Application.objects.exclude(status__in=APPLICATION_TERMINAL)
-    if department_ids is not None:
-        open_apps = open_apps.filter(department_id__in=department_ids)
-    rows, deadlines = _application_deadlines(open_apps)
-    late = [
-        key
-        for key, deadline in deadlines.items()
-        if light_for(deadline, today, warn_working_days=WARN_WORKING_DAYS) != Light.GREEN
-    ]
-    if not late:
-        return []
-    condition = Q()
-    for day, days in late:
-        condition |= Q(day=day, days=days)
-    items = []
-    for app in (
-        rows.filter(condition).select_related("policy", "department", "enterprise").order_by("status_at")[:limit]
-    ):
-        due = deadlines[(app.day, app.days)]
-        light = light_for(due, today, warn_working_days=WARN_WORKING_DAYS)
-        items.append(
-            QueueItem(
-                "overdue_application",
-                f"{app.enterprise.name} · {app.policy.title}",
-                f"{app.get_status_display()}（{app.external_id}），{app.days} 个工作日时限",
-                reverse("admin:payouts_application_change", args=[app.pk]),
-                due,
-                light,
-                LIGHT_LABELS[light],
-                app.department.name,
-            )
-        )
-    return items
 
 
 def application_light(*, application: Application, today: datetime.date | None = None) -> tuple[datetime.date, Light]:
@@ -350,30 +282,3 @@ def publicity_rows(*, round_: PayoutRound, offset: int = 0, limit: int = 200) ->
         .order_by("enterprise_id")
         .values_list("pk", "enterprise__name", "amount")[offset : offset + limit]
     )
-
-
-def objection_queue_items(*, today: datetime.date | None = None, limit: int = 200) -> list[QueueItem]:
-    """Open 公示 objections with their working-day deadlines and lights, nearest deadline first."""
-    from portal.payouts.models import Objection
-
-    today = today or timezone.localdate()
-    items = []
-    for o in (
-        Objection.objects.filter(status=Objection.Status.OPEN)
-        .select_related("round", "entry__enterprise")
-        .order_by("due_on", "pk")[:limit]
-    ):
-        light = light_for(o.due_on, today)
-        firm = o.entry.enterprise.name if o.entry else "（未指明企业）"
-        items.append(
-            QueueItem(
-                "objection",
-                f"{o.round.name} · {firm}",
-                o.reason[:60],
-                reverse("admin:payouts_objection_change", args=[o.pk]),
-                o.due_on,
-                light,
-                LIGHT_LABELS[light],
-            )
-        )
-    return items

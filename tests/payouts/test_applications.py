@@ -146,17 +146,32 @@ def test_applications_stuck_past_the_deadline_turn_yellow_then_red_on_working_da
     import datetime
 
     from core.workdays import Light
+    from policies.scope import CITY, Scope
+    from portal.analytics.selectors.supervision import open_items, owner_ranking
     from portal.payouts.models import PayoutStandard
 
     client, firm, ours, _ = setting
-    PayoutStandard.objects.create(policy=ours, fixed_amount=1, payout_working_days=3)
-    # Received on Thursday 2026-09-24; three working days skip 中秋节 (Friday 25th) and the weekend.
+    PayoutStandard.objects.create(policy=ours, fixed_amount=1, payout_working_days=8)
+    # Received on Thursday 2026-09-24; eight working days skip 中秋节 (Friday 25th), the weekends and the
+    # National Day week: three in September, five in October.
     post(client, line(firm, ours, "KJ-L", "已受理", at="2026-09-24T09:00:00+08:00"))
-    due = datetime.date(2026, 9, 30)
-    assert selectors.overdue_application_queue_items(today=datetime.date(2026, 9, 1)) == []
-    [yellow] = selectors.overdue_application_queue_items(today=due)
-    assert yellow.light == Light.YELLOW and yellow.due_on == due and yellow.light_label == "临期"
-    [red] = selectors.overdue_application_queue_items(today=due + datetime.timedelta(days=1))
-    assert red.light == Light.RED and red.light_label == "超期" and "KJ-L" in red.detail
-    post(client, line(firm, ours, "KJ-L", "已拨付", amount=1))
-    assert selectors.overdue_application_queue_items(today=due + datetime.timedelta(days=1)) == []
+    due = datetime.date(2026, 10, 13)
+
+    def queue(today, scope=CITY):
+        return [(item, light) for item, light in open_items(scope=scope, today=today) if item.kind == "application"]
+
+    assert queue(datetime.date(2026, 9, 28)) == []  # more than five working days ahead: nobody's worry yet
+    [(yellow, light)] = queue(due)
+    assert light == Light.YELLOW and yellow.deadline == due and yellow.owner == "无锡市工业和信息化局"
+    assert "无锡甲芯科技有限公司" in yellow.title and "已受理" in yellow.title and "KJ-L" in yellow.title
+    [(red, light)] = queue(due + datetime.timedelta(days=1))
+    assert light == Light.RED and red.light_label(due + datetime.timedelta(days=1)) == "超期"
+    other = Department.objects.exclude(code="WX-IIT").first()
+    assert queue(due, Scope(department_id=other.pk)) == []  # another department's staff do not see it
+
+    post(client, line(firm, ours, "KJ-L", "已拨付", amount=1, at="2026-10-15T10:00:00+08:00"))
+    assert queue(datetime.date(2026, 10, 15)) == []  # paid: off the queue
+    # The ranking: the one state it left was left late (10月15日, past 10月13日).
+    [row] = [r for r in owner_ranking(scope=CITY, today=datetime.date(2026, 10, 15)) if r["owner"] == yellow.owner]
+    assert (row["due"], row["on_time"], row["rate"]) == (1, 0, 0.0)
+

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from openpyxl import load_workbook
 
 from core.workdays import Light
-from portal.payouts import answers, finance, publicity, selectors
+from policies.scope import CITY
+from portal.analytics.selectors.supervision import open_items
+from portal.payouts import answers, finance, publicity
 from portal.payouts.models import Objection, PayoutEntry, PayoutRound
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,10 @@ def test_the_publicity_page_shows_names_and_amounts_only(published, firms, clien
     assert client.get(f"/gongshi/{round_.pk - 1 if round_.pk > 1 else 999}/").status_code == 404
 
 
+def objections(today):
+    return [(item, light) for item, light in open_items(scope=CITY, today=today) if item.kind == "objection"]
+
+
 def test_objections_get_a_working_day_deadline_and_lights(published, client, officer, time_machine):
     round_, entries = published
     client.post(
@@ -52,14 +58,16 @@ def test_objections_get_a_working_day_deadline_and_lights(published, client, off
     objection = Objection.objects.get()
     # Monday 2026-09-21 + 5 working days: 中秋 (Fri 25th) is a holiday, so the deadline is Tuesday the 29th.
     assert objection.due_on == datetime.date(2026, 9, 29) and objection.entry == entries["big"]
-    [item] = selectors.objection_queue_items(today=datetime.date(2026, 9, 22))
-    assert item.light == Light.GREEN
-    assert selectors.objection_queue_items(today=datetime.date(2026, 9, 29))[0].light == Light.YELLOW
-    assert selectors.objection_queue_items(today=datetime.date(2026, 9, 30))[0].light == Light.RED
+    # In the supervision registry, which the dashboard's lights, the overdue API and the daily digest read.
+    [(item, light)] = objections(datetime.date(2026, 9, 22))
+    assert light == Light.GREEN and item.deadline == objection.due_on and "该企业已停产半年" in item.title
+    assert objections(datetime.date(2026, 9, 29))[0][1] == Light.YELLOW
+    assert objections(datetime.date(2026, 9, 30))[0][1] == Light.RED
     time_machine.move_to("2026-10-09T10:00:00+08:00")  # 公示 over (ended 2026-09-28)
     with pytest.raises(ValidationError, match="未处理的公示异议"):
         publicity.round_to_finance(round_=round_, user=officer)
     publicity.objection_handle(objection=objection, user=officer, upheld=True, answer="经核实已停产")
+    assert objections(datetime.date(2026, 10, 9)) == []  # answered: off the queue
     entries["big"].refresh_from_db()
     assert entries["big"].status == PayoutEntry.Status.EXCLUDED and "公示异议成立" in entries["big"].reason
     assert publicity.round_to_finance(round_=round_, user=officer).status == PayoutRound.Status.FINANCE

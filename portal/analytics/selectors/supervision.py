@@ -37,8 +37,9 @@ def supervision_for(*, scope: Scope, today: datetime.date | None = None) -> Supe
     key = f"analytics:supervision:{scope.key()}:{today}:{state}"
     found = cache.get(key)
     if found is None:
-        open_items = queue_items(scope=scope, closed=False)
-        closed = queue_items(scope=scope, closed=True, since=today - datetime.timedelta(days=RANKING_DAYS - 1))
+        open_items = queue_items(scope=scope, closed=False, today=today)
+        since = today - datetime.timedelta(days=RANKING_DAYS - 1)
+        closed = queue_items(scope=scope, closed=True, since=since, today=today)
         lit = _lit(open_items, today)
         found = Supervision(lit, _summary(lit), _ranking(lit, closed, today))
         cache.set(key, found, CACHE_SECONDS)

@@ -1,0 +1,194 @@
+"""兑现's two staff queues under supervision (registered with ``portal.analytics.queues`` from ``apps.py``):
+
+- 公示异议 (``objection``): an objection raised during 公示, answered within ``QUEUE_DEADLINES["objection"]``
+  working days; it is the policy's department's to answer.
+- 申报办理 (``application``): an application whose department has left it in one state (已受理, 审核中, 已公示)
+  close to or past the policy's 兑现时限 (working days, default 60). It joins the queue when its light
+  turns yellow (``WARN_WORKING_DAYS`` before the deadline) and leaves it when the department reports the
+  next state. For the on-time ranking, each state an application left counts once: on time when it left by
+  its deadline.
+
+Deadlines are counted once per distinct (day, working days) pair, never once per row: a department may
+have a hundred thousand applications open.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import Window
+from django.db.models.functions import Coalesce, Lag, TruncDate
+from django.utils import timezone
+
+from core.workdays import Light, add_working_days, light_for
+from policies.models import Policy
+from policies.scope import Scope
+from portal.analytics.queues import QueueItem, QueueKind, departments, local_day, start_of, url_maker
+from portal.payouts.models import (
+    APPLICATION_TERMINAL,
+    DEFAULT_PAYOUT_WORKING_DAYS,
+    Application,
+    ApplicationEvent,
+    Objection,
+)
+
+OBJECTION, APPLICATION = "objection", "application"
+WARN_WORKING_DAYS = 5  # an application's state turns yellow this many working days before its deadline
+
+
+def objection_deadline(raised_on: datetime.date) -> datetime.date:
+    """When staff must have answered an objection raised on ``raised_on``."""
+    return add_working_days(raised_on, settings.QUEUE_DEADLINES[OBJECTION])
+
+
+def _first_department(policy_path: str):
+    """The first department of the policy at ``policy_path``: who answers for the item in the city's view."""
+    through = Policy.departments.through.objects.filter(policy_id=OuterRef(policy_path)).order_by("department_id")
+    return Subquery(through.values("department_id")[:1])
+
+
+# --- 公示异议 ------------------------------------------------------------------------------------------------
+
+
+def objection_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today=None):
+    rows = Objection.objects.filter(scope.policy_q("round__policy__"), scope.enterprise_q("entry__enterprise__"))
+    if closed is not None:
+        waiting = Q(status=Objection.Status.OPEN)
+        rows = rows.filter(~waiting if closed else waiting)
+    if since:
+        rows = rows.filter(created_at__gte=start_of(since))
+    department = Value(scope.department_id) if scope.department_id else _first_department("round__policy_id")
+    rows = rows.annotate(department=department).values_list(
+        "pk", "round__name", "entry__enterprise__name", "reason", "created_at", "due_on", "status", "handled_at",
+        "department", "entry__enterprise__region_id", "entry__enterprise__region__name",
+    )  # fmt: skip
+    names, url = departments(), url_maker("admin:payouts_objection_change")
+    for pk, round_name, firm, reason, created_at, due_on, status, handled_at, department_id, region_id, region in rows:
+        yield QueueItem(
+            kind=OBJECTION, kind_label="公示异议", object_id=pk,
+            title=f"{round_name}：{firm or '未指明企业'}（{reason[:30]}）",
+            created_on=timezone.localdate(created_at), deadline=due_on,
+            closed_on=local_day(handled_at) if status != Objection.Status.OPEN else None,
+            department_id=department_id, department=names.get(department_id, ""),
+            region_id=region_id, region=region or "", url=url(pk),
+        )  # fmt: skip
+
+
+def objection_state() -> str:
+    state = Objection.objects.aggregate(n=Count("pk"), last=Max("pk"), handled=Max("handled_at"))
+    return f"{state['n']}:{state['last']}:{state['handled']}"
+
+
+# --- 申报办理 ------------------------------------------------------------------------------------------------
+
+TIME_LIMIT = Coalesce("policy__payout_standard__payout_working_days", DEFAULT_PAYOUT_WORKING_DAYS)
+
+
+def _scoped_applications(scope: Scope):
+    rows = Application.objects.filter(scope.policy_q("policy__"), scope.enterprise_q("enterprise__"))
+    if scope.department_id is not None:
+        rows = rows.filter(department_id=scope.department_id)
+    return rows
+
+
+def _deadlines(pairs) -> dict[tuple[datetime.date, int], datetime.date]:
+    return {(day, days): add_working_days(day, days) for day, days in pairs}
+
+
+def _application_item(pk, firm, title, status, external_id, department_id, department, region_id, region, url,
+                      *, entered_on, deadline, left_on=None) -> QueueItem:  # fmt: skip
+    return QueueItem(
+        kind=APPLICATION, kind_label="申报办理", object_id=pk,
+        title=f"{firm}：{title[:30]}（{status}，{external_id}）",
+        created_on=entered_on, deadline=deadline, closed_on=left_on,
+        department_id=department_id, department=department, region_id=region_id, region=region or "", url=url(pk),
+        warn_working_days=WARN_WORKING_DAYS,
+    )  # fmt: skip
+
+
+FIELDS = ("pk", "enterprise__name", "policy__title", "external_id", "department_id", "enterprise__region_id",
+          "enterprise__region__name")  # fmt: skip
+
+
+def _applications_due(scope: Scope, today: datetime.date):
+    """Open applications whose current state is yellow or red today (the rest are not yet anyone's worry)."""
+    rows = (
+        _scoped_applications(scope)
+        .exclude(status__in=APPLICATION_TERMINAL)
+        .annotate(day=TruncDate("status_at"), days=TIME_LIMIT)
+    )
+    deadlines = _deadlines(rows.values_list("day", "days").distinct())
+    due = [
+        key
+        for key, deadline in deadlines.items()
+        if light_for(deadline, today, warn_working_days=WARN_WORKING_DAYS) != Light.GREEN
+    ]
+    if not due:
+        return
+    condition = Q()
+    for day, days in due:
+        condition |= Q(day=day, days=days)
+    names, url = departments(), url_maker("admin:payouts_application_change")
+    labels = dict(Application._meta.get_field("status").choices)
+    for pk, firm, title, external_id, department_id, region_id, region, status, day, days in rows.filter(
+        condition
+    ).values_list(*FIELDS, "status", "day", "days"):
+        yield _application_item(
+            pk, firm, title, labels[status], external_id, department_id, names.get(department_id, ""), region_id,
+            region, url, entered_on=day, deadline=deadlines[(day, days)],
+        )  # fmt: skip
+
+
+def _application_steps_left(scope: Scope, since: datetime.date | None):
+    """Each state an application left (since ``since``): when it entered it, its deadline, when it left."""
+    applications = _scoped_applications(scope)
+    if since:  # a state left since then was reported since then; the lag still sees the earlier states
+        applications = applications.filter(updated_at__gte=start_of(since))
+    events = (
+        ApplicationEvent.objects.filter(application__in=applications.values("pk"))
+        .annotate(
+            entered=Window(Lag("at"), partition_by=F("application_id"), order_by=[F("at").asc(), F("pk").asc()]),
+            left_on=TruncDate("at"),
+        )
+        .filter(entered__isnull=False)
+        .values_list(
+            "application_id", "application__enterprise__name", "application__policy__title",
+            "application__external_id", "application__department_id", "application__enterprise__region_id",
+            "application__enterprise__region__name", "entered", "left_on",
+            "application__policy__payout_standard__payout_working_days",
+        )
+    )  # fmt: skip
+    steps = [
+        (*row[:7], timezone.localdate(row[7]), row[8], row[9] or DEFAULT_PAYOUT_WORKING_DAYS)
+        for row in events
+        if not since or row[8] >= since
+    ]
+    deadlines = _deadlines({(entered, days) for *_, entered, _, days in steps})
+    names, url = departments(), url_maker("admin:payouts_application_change")
+    for pk, firm, title, external_id, department_id, region_id, region, entered, left_on, days in steps:
+        yield _application_item(
+            pk, firm, title, "已办结此环节", external_id, department_id, names.get(department_id, ""), region_id,
+            region, url, entered_on=entered, deadline=deadlines[(entered, days)], left_on=left_on,
+        )  # fmt: skip
+
+
+def application_items(
+    *, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today: datetime.date | None = None
+):
+    if closed is not True:
+        yield from _applications_due(scope, today or timezone.localdate())
+    if closed is not False:
+        yield from _application_steps_left(scope, since)
+
+
+def application_state() -> str:
+    state = Application.objects.aggregate(n=Count("pk"), last=Max("updated_at"))
+    return f"{state['n']}:{state['last']}"
+
+
+KINDS = [
+    QueueKind(OBJECTION, "公示异议", objection_items, objection_state),
+    QueueKind(APPLICATION, "申报办理", application_items, application_state),
+]
