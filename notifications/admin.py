@@ -78,12 +78,14 @@ def one_segment_advice(preview) -> str:
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     change_form_template = "admin/notifications/campaign/change_form.html"
-    list_display = ["name", "status", "template", "launched_at", "created_at"]
-    list_filter = ["status"]
+    list_display = ["name", "purpose", "status", "template", "launched_at", "created_at"]
+    list_filter = ["status", "purpose"]
     autocomplete_fields = ["policies"]
-    fields = ["name", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap", "scheduled_at",
-              "status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]  # fmt: skip
-    readonly_fields = ["status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]
+    fields = ["name", "purpose", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap",
+              "scheduled_at", "status", "launched_by", "launched_at", "approved_by", "approved_at",
+              "review_note"]  # fmt: skip
+    # A progress notice (兑现与办理进度) is written by the 兑现 app, never chosen here.
+    readonly_fields = ["purpose", "status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]
 
     def get_queryset(self, request):
         # District and department staff see the pushes that name one of their policies, and the pushes of
@@ -114,6 +116,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
+        if obj is None:
+            fields.remove("purpose")
         if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
             fields.remove("status")  # the progress panel says it, and keeps saying it as the push moves on
         return fields

@@ -33,13 +33,19 @@ EXCLUSION_LABELS = {
 
 def campaign_policies(*, campaign: Campaign, on: datetime.date) -> list[Policy]:
     """The policies a campaign pushes on ``on``: those chosen, or everything published since the last push,
-    but only those whose application window is open that day (a push never announces a closed policy)."""
+    but only those whose application window is open that day (a push never announces a closed policy). A
+    progress notice (its firms' own payout or application) names its policy whatever the window."""
+    if campaign.purpose == Campaign.Purpose.PROGRESS:
+        return list(Policy.objects.filter(campaigns=campaign).order_by("id"))
     return [p for p in _chosen_policies(campaign) if p.window(on) == Window.OPEN]
 
 
 def campaign_policies_outside_window(*, campaign: Campaign, on: datetime.date) -> list[Policy]:
     """The campaign's policies whose application window is closed, or not yet open, on ``on``: never pushed.
-    A campaign of chosen policies naming one is refused; "since the last push" skips them."""
+    A campaign of chosen policies naming one is refused; "since the last push" skips them. (None for a
+    progress notice: it announces nothing.)"""
+    if campaign.purpose == Campaign.Purpose.PROGRESS:
+        return []
     return [p for p in _chosen_policies(campaign) if p.window(on) != Window.OPEN]
 
 
@@ -59,7 +65,7 @@ def _chosen_policies(campaign: Campaign) -> list[Policy]:
         return list(published.filter(campaigns=campaign).order_by("apply_end", "id"))
     last = (
         Campaign.objects.exclude(pk=campaign.pk)
-        .filter(status__in=[Campaign.Status.SENDING, Campaign.Status.COMPLETED])
+        .filter(status__in=[Campaign.Status.SENDING, Campaign.Status.COMPLETED], purpose=Campaign.Purpose.ANNOUNCE)
         .order_by("-launched_at")
         .values_list("launched_at", flat=True)
         .first()

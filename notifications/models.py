@@ -42,6 +42,13 @@ class Campaign(models.Model):
         SELECTED = "selected", "所选政策"
         SINCE_LAST = "since_last", "上次推送以来发布的全部政策"
 
+    class Purpose(models.TextChoices):
+        # Announcing policies: only those open for applications on the day the SMS go out.
+        ANNOUNCE = "announce", "政策推送"
+        # Telling firms how their own payout or application stands (意愿确认, 办理进度): written by the 兑现 app,
+        # to the firms it lists, about a policy whatever its application window (it is not announced).
+        PROGRESS = "progress", "兑现与办理进度通知"
+
     class LinkMode(models.TextChoices):
         PER_FIRM = "per_firm", "企业专属链接"
         FIXED = "fixed", "统一链接（企业凭信用代码和验证码查看）"
@@ -52,6 +59,7 @@ class Campaign(models.Model):
         help_text="选定政策：只推送下方选择的政策；上次推送以来发布的全部政策：发起时自动选取（不在申报期的不推送）。",
     )  # fmt: skip
     policies = models.ManyToManyField("policies.Policy", verbose_name="推送政策", blank=True, related_name="campaigns")
+    purpose = models.CharField("用途", max_length=10, choices=Purpose.choices, default=Purpose.ANNOUNCE, editable=False)
     template = models.ForeignKey(SmsTemplate, verbose_name="短信模板", on_delete=models.PROTECT)
     link_mode = models.CharField(
         "链接方式", max_length=10, choices=LinkMode.choices, default=LinkMode.PER_FIRM,

@@ -198,7 +198,10 @@ def campaign_plan(*, campaign: Campaign, on_slice: Callable[[int, int], None] | 
 
 def _drop_closed_policies(campaign: Campaign, policy_ids: list[int], *, after: int) -> set[int]:
     """Of the policies being planned, those no longer open on the send day; their pairs of the firms past
-    ``after`` (the slices still to be written) are removed. Returns the policies dropped."""
+    ``after`` (the slices still to be written) are removed. Returns the policies dropped (none for a progress
+    notice, which announces nothing)."""
+    if campaign.purpose == Campaign.Purpose.PROGRESS:
+        return set()
     open_ids = set(
         Policy.objects.filter(pk__in=policy_ids, status=Policy.Status.PUBLISHED)
         .filter(window_q(Window.OPEN, campaign_send_day(campaign=campaign)))

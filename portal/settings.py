@@ -182,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "flush-link-opens": {"task": "notifications.tasks.flush_link_opens", "schedule": 30.0},
     "push-watchdog": {"task": "notifications.tasks.watchdog", "schedule": env.float("SMS_WATCHDOG_SECONDS", 60.0)},
     "payout-reminders-daily": {"task": "portal.payouts.tasks.remind_unanswered", "schedule": crontab(hour=9, minute=0)},
+    "application-notices": {"task": "portal.payouts.tasks.notify_application_changes", "schedule": 1800.0},
     "refresh-derived-tags-nightly": {
         "task": "enterprises.tasks.refresh_derived_tags",
         "schedule": crontab(hour=1, minute=0),
@@ -353,6 +354,15 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # The registered 通知 template asking a round's firms to confirm (意愿确认), e.g.
 # "{企业简称}：您可免申享受“{政策简称}”，请点击 {link} 确认领取并核对收款账户。"
 SMS_PAYOUT_TEMPLATE = env("SMS_PAYOUT_TEMPLATE", default="SMS_PAYOUT_CONFIRM")
+# The registered 通知 template telling a firm its application moved on (办理进度), e.g.
+# "{企业简称}：您申报的“{政策简称}”办理进度有更新，详情请点击 {link} 查看。" Without it no such SMS is sent.
+SMS_APPLICATION_TEMPLATE = env("SMS_APPLICATION_TEMPLATE", default="SMS_APPLICATION_PROGRESS")
+# The states worth an SMS (received, reviewing, publicized, paid, rejected), and how recent a state must be
+# for one: a department loading last year's history sends nobody anything.
+APPLICATION_NOTICE_STATUSES = env.list(
+    "APPLICATION_NOTICE_STATUSES", default=["received", "publicized", "paid", "rejected"]
+)
+APPLICATION_NOTICE_MAX_AGE_DAYS = env.int("APPLICATION_NOTICE_MAX_AGE_DAYS", default=7)
 if not FIELD_ENCRYPTION_KEY and DEBUG:
     FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="  # development only, not a secret
 

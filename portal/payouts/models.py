@@ -306,6 +306,9 @@ class Application(models.Model):
     reason = models.CharField("说明", max_length=300, blank=True)
     amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, null=True, blank=True)
     status_at = models.DateTimeField("进入当前状态时间")
+    # The state the firm was last told about by SMS (or decided not to tell: too old, or not a state worth an
+    # SMS); the department's imports never write it, so a change leaves it behind until notices run.
+    notified_status = models.CharField("已短信告知的状态", max_length=12, blank=True, db_default="", editable=False)
     created_at = models.DateTimeField("首次上报", default=timezone.now)
     updated_at = models.DateTimeField("最近上报", default=timezone.now)
 
@@ -315,7 +318,13 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["department", "external_id"], name="application_external_id"),
         ]
-        indexes = [models.Index(fields=["enterprise"], name="application_by_enterprise")]
+        indexes = [
+            models.Index(fields=["enterprise"], name="application_by_enterprise"),
+            # The few changes not yet considered for an SMS, found without reading every application.
+            models.Index(
+                fields=["id"], condition=~models.Q(notified_status=models.F("status")), name="application_untold"
+            ),
+        ]
         permissions = [("report_application", "可上报申报办理状态")]
 
     def __str__(self) -> str:

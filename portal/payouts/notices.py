@@ -1,13 +1,19 @@
-"""SMS to the firms of a round (意愿确认 and its one reminder), through the push pipeline.
+"""SMS to firms about their own 兑现, through the push pipeline: a round's 意愿确认 and its one reminder, and
+the progress of an application as its department reports it (办理进度).
 
-Each notice is an ordinary push (``notifications``): a campaign naming the round's policy, with a
-registered 通知 template (``SMS_PAYOUT_TEMPLATE``), sent to exactly the firms listed (``CampaignRecipient``,
-filled by one ``INSERT … SELECT``), so opt-outs, missing mobiles, the daily cap, quiet hours, links,
-receipts and the watchdog all work as for any push. The link in it opens the firm's link page, whose
-兑现 tracker leads to the 意愿确认 page. The round's two-person approval stands for the push's.
+Each notice is an ordinary push (``notifications``): a campaign naming the policy, with a registered 通知
+template, sent to exactly the firms concerned (``CampaignRecipient``), so opt-outs, missing mobiles, the
+daily cap, quiet hours, links, receipts and the watchdog all work as for any push. It is a progress notice
+(``Campaign.Purpose.PROGRESS``): it tells a firm about its own case, so the policy's application window does
+not apply, and it has no funnel of its own. The link in it opens the firm's link page, whose 兑现 tracker
+shows the round or the application. A round's two-person approval stands for the push's.
 """
 
 from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +23,10 @@ from django.utils import timezone
 from core.workdays import working_days_between
 from notifications.models import Campaign, CampaignRecipient, SmsTemplate
 from notifications.services import campaign_start, campaign_template_check
-from portal.payouts.models import PayoutAudit, PayoutEntry, PayoutRound
+from policies.models import Policy
+from portal.payouts.models import Application, PayoutAudit, PayoutEntry, PayoutRound
+
+log = logging.getLogger("portal.payouts.notices")
 
 
 def notice_template() -> SmsTemplate:
@@ -38,7 +47,8 @@ def round_notice_queue(*, round_: PayoutRound, reminder: bool) -> Campaign | Non
     template = notice_template()
     name = f"{round_.name} · {'意愿确认提醒' if reminder else '意愿确认'}"
     campaign = Campaign.objects.create(
-        name=name[:100], template=template, force_reminder=True, created_by=round_.submitted_by,
+        name=name[:100], template=template, purpose=Campaign.Purpose.PROGRESS, force_reminder=True,
+        created_by=round_.submitted_by,
         launched_by=round_.submitted_by, launched_at=timezone.now(), approved_by=round_.approved_by,
         approved_at=round_.approved_at,
     )  # fmt: skip
@@ -87,3 +97,70 @@ def rounds_remind() -> int:
             locked.save(update_fields=["reminded_at"])
             reminded += round_notice_queue(round_=locked, reminder=True) is not None
     return reminded
+
+
+# --- 办理进度 -------------------------------------------------------------------------------------------------
+
+CLAIM = 5_000  # applications considered per transaction
+
+
+def application_notice_template() -> SmsTemplate | None:
+    """The registered 通知 template for 办理进度 (``SMS_APPLICATION_TEMPLATE``), or None while there is none."""
+    template = SmsTemplate.objects.filter(
+        code=settings.SMS_APPLICATION_TEMPLATE, is_active=True, kind=SmsTemplate.Kind.NOTICE
+    ).first()
+    if template is not None and not campaign_template_check(campaign=Campaign(template=template)).ok:
+        return None
+    return template
+
+
+def applications_notify(*, now: datetime.datetime | None = None) -> list[Campaign]:
+    """Tell each firm, by one SMS per policy, that its application reached a state worth telling
+    (``APPLICATION_NOTICE_STATUSES``: 已受理, 已公示, 已拨付 and 未通过 unless configured otherwise).
+
+    Every application whose state the firm has not been told about is considered once: it is claimed (``FOR
+    UPDATE SKIP LOCKED``, so two workers never claim the same one) and marked told in the same transaction
+    that writes the campaigns. A state that is not worth an SMS, or that happened more than
+    ``APPLICATION_NOTICE_MAX_AGE_DAYS`` ago (a department loading its history), is marked without an SMS.
+    Without a registered template nothing is claimed: changes wait, and the age rule keeps stale ones quiet.
+    Returns the campaigns started (they are planned and sent by the workers, within caps and quiet hours)."""
+    template = application_notice_template()
+    if template is None:
+        log.info("未登记办理进度短信模板（%s），申报状态变更暂不短信告知。", settings.SMS_APPLICATION_TEMPLATE)
+        return []
+    now = now or timezone.now()
+    fresh_since = now - datetime.timedelta(days=settings.APPLICATION_NOTICE_MAX_AGE_DAYS)
+    worth = set(settings.APPLICATION_NOTICE_STATUSES)
+    table, started = Application._meta.db_table, []
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {table} a SET notified_status = a.status
+                    FROM (SELECT id FROM {table} WHERE notified_status <> status ORDER BY id LIMIT %s
+                          FOR UPDATE SKIP LOCKED) c
+                    WHERE a.id = c.id
+                    RETURNING a.policy_id, a.enterprise_id, a.status, a.status_at""",
+                [CLAIM],
+            )
+            claimed = cursor.fetchall()
+            firms_by_policy: dict[int, set[int]] = defaultdict(set)
+            for policy_id, enterprise_id, status, status_at in claimed:
+                if status in worth and status_at >= fresh_since:
+                    firms_by_policy[policy_id].add(enterprise_id)
+            for policy_id, firms in sorted(firms_by_policy.items()):
+                started.append(_progress_campaign(template, policy_id, firms, now))
+        if len(claimed) < CLAIM:
+            return started
+
+
+def _progress_campaign(template: SmsTemplate, policy_id: int, firms: set[int], now: datetime.datetime) -> Campaign:
+    policy = Policy.objects.only("title", "short_title").get(pk=policy_id)
+    name = f"办理进度 · {policy.short_title or policy.title} · {timezone.localtime(now):%m-%d %H:%M}"
+    campaign = Campaign.objects.create(
+        name=name[:100], template=template, purpose=Campaign.Purpose.PROGRESS, force_reminder=True, launched_at=now
+    )
+    campaign.policies.set([policy_id])
+    CampaignRecipient.objects.bulk_create(
+        [CampaignRecipient(campaign=campaign, enterprise_id=firm) for firm in sorted(firms)], batch_size=2_000
+    )
+    return campaign_start(campaign=campaign)

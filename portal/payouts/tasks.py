@@ -11,3 +11,9 @@ from portal.payouts import notices
 def remind_unanswered() -> int:
     """Daily: the one 意愿确认 reminder for rounds whose deadline is near."""
     return notices.rounds_remind()
+
+
+@shared_task
+def notify_application_changes() -> int:
+    """Every half hour: an SMS to each firm whose application reached a state worth telling."""
+    return len(notices.applications_notify())

@@ -29,6 +29,31 @@ def notice_template(db, settings):
 
 
 @pytest.fixture
+def setting(db):
+    """Two departments, a policy of each, a firm, and an API client of the first department's system."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    from core.tokens import integration_token_create
+    from policies.models import Department
+    from portal.payouts.models import ApplicationReporter
+
+    tech, commerce = Department.objects.get(code="WX-IIT"), Department.objects.exclude(code="WX-IIT").first()
+    ours = PolicyFactory(
+        status=Policy.Status.PUBLISHED, departments=[tech], title="研发费用补助", short_title="研发补助"
+    )
+    theirs = PolicyFactory(status=Policy.Status.PUBLISHED, departments=[commerce], title="外贸稳增长奖励")
+    firm = EnterpriseFactory(name="无锡甲芯科技有限公司")
+    account = UserFactory(username="tech-system", is_staff=False)
+    account.user_permissions.add(Permission.objects.get(codename="report_application"))
+    ApplicationReporter.objects.create(user=account, department=tech)
+    client = APIClient()
+    _, key = integration_token_create(name="部门系统", user=account, scopes=["applications:write"])
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client, firm, ours, theirs
+
+
+@pytest.fixture
 def officer(db):
     return UserFactory(username="officer", role=PAYOUT_OFFICER)
 

@@ -1,44 +1,16 @@
 """Application states from department systems: scoped, idempotent, forward only, refused lines answered."""
 
-import json
-
 import pytest
-from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from core.tokens import integration_token_create
-from policies.models import Department, Policy
+from policies.models import Department
 from portal.models import PolicyReaction
 from portal.payouts import selectors
 from portal.payouts.models import Application, ApplicationEvent, ApplicationReporter
-from tests.factories import EnterpriseFactory, PolicyFactory, UserFactory
+from tests.factories import UserFactory
+from tests.payouts.reports import line, post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setting(db):
-    """Two departments, a policy of each, a firm, and an integration account of the first department."""
-    tech, commerce = Department.objects.get(code="WX-IIT"), Department.objects.exclude(code="WX-IIT").first()
-    ours = PolicyFactory(status=Policy.Status.PUBLISHED, departments=[tech], title="研发费用补助")
-    theirs = PolicyFactory(status=Policy.Status.PUBLISHED, departments=[commerce], title="外贸稳增长奖励")
-    firm = EnterpriseFactory(name="无锡甲芯科技有限公司")
-    account = UserFactory(username="tech-system", is_staff=False)
-    account.user_permissions.add(Permission.objects.get(codename="report_application"))
-    ApplicationReporter.objects.create(user=account, department=tech)
-    client = APIClient()
-    _, key = integration_token_create(name="部门系统", user=account, scopes=["applications:write"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client, firm, ours, theirs
-
-
-def post(client, *lines):
-    body = "\n".join(line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in lines)
-    return client.post("/api/applications/", data=body.encode(), content_type="application/x-ndjson")
-
-
-def line(firm, policy, external_id, status, **extra):
-    return {"uscc": firm.uscc, "policy": policy.pk, "external_id": external_id, "status": status, **extra}
 
 
 def test_states_are_recorded_and_a_repeated_batch_changes_nothing(setting):
@@ -174,4 +146,3 @@ def test_applications_stuck_past_the_deadline_turn_yellow_then_red_on_working_da
     # The ranking: the one state it left was left late (10月15日, past 10月13日).
     [row] = [r for r in owner_ranking(scope=CITY, today=datetime.date(2026, 10, 15)) if r["owner"] == yellow.owner]
     assert (row["due"], row["on_time"], row["rate"]) == (1, 0, 0.0)
-

@@ -13,7 +13,8 @@ push is rolled up (close to its planning) and kept from then on, together with e
 Runs are idempotent and safe with several workers: a push is rolled up under a transaction-level advisory
 lock, and a second worker finding it taken skips that push. ``funnel_refresh_due`` (a beat task, every 30 s)
 picks the pushes that need it: those being planned or sent every time, recent ones every few minutes, old
-ones rarely, and any push whose firms have reacted since the last run.
+ones rarely, and any push whose firms have reacted since the last run. A progress notice (a firm's own
+payout or application, ``Campaign.Purpose.PROGRESS``) announces no policy and has no funnel.
 """
 
 from __future__ import annotations
@@ -294,9 +295,9 @@ def funnel_due(*, now: datetime.datetime | None = None) -> list[int]:
     client.set(_reactions_key(), now.timestamp())
     rollups = {r.campaign_id: r for r in CampaignRollup.objects.all().only("campaign_id", "refreshed_at")}
     due: list[tuple[int, int]] = []
-    for pk, status, launched_at, planned_at in Campaign.objects.filter(status__in=ROLLED_UP).values_list(
-        "pk", "status", "launched_at", "planned_at"
-    ):
+    for pk, status, launched_at, planned_at in Campaign.objects.filter(
+        status__in=ROLLED_UP, purpose=Campaign.Purpose.ANNOUNCE
+    ).values_list("pk", "status", "launched_at", "planned_at"):
         rollup = rollups.get(pk)
         if rollup is None or status in (Campaign.Status.PLANNING, Campaign.Status.SENDING):
             due.append((0, pk))

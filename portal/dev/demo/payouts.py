@@ -20,6 +20,7 @@ from portal.payouts.models import ApplicationReporter, PayoutEntry, PayoutRound,
 from portal.roles import PAYOUT_APPROVER, PAYOUT_OFFICER
 
 NOTICE_BODY = "{企业简称}：您可免申享受“{政策简称}”，请点击 {link} 确认领取并核对收款账户。"
+PROGRESS_BODY = "{企业简称}：您申报的“{政策简称}”办理进度有更新，详情请点击 {link} 查看。"
 BANKS = ["中国工商银行无锡分行", "中国农业银行无锡新吴支行", "中国银行无锡分行", "中国建设银行无锡滨湖支行",
          "江苏银行无锡分行", "无锡农村商业银行"]  # fmt: skip
 
@@ -38,6 +39,10 @@ def generate_payouts(*, seed: int = 20261122, applications_count: int = 300) -> 
     SmsTemplate.objects.get_or_create(
         code=settings.SMS_PAYOUT_TEMPLATE,
         defaults={"name": "免申即享意愿确认", "kind": SmsTemplate.Kind.NOTICE, "body": NOTICE_BODY},
+    )
+    SmsTemplate.objects.get_or_create(
+        code=settings.SMS_APPLICATION_TEMPLATE,
+        defaults={"name": "申报办理进度", "kind": SmsTemplate.Kind.NOTICE, "body": PROGRESS_BODY},
     )
     officer, checker = _staff("payout", PAYOUT_OFFICER), _staff("payoutcheck", PAYOUT_APPROVER)
     made = {"round": None, "applications": 0}

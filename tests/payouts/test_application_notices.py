@@ -1,0 +1,102 @@
+"""办理进度 by SMS: a department's report reaches the firm once, through the push pipeline (opt-outs, caps,
+links), about its own application even when the policy's window has closed; old history and states not worth
+an SMS are marked without one."""
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from notifications.models import Campaign, Message, SmsTemplate
+from notifications.selectors import message_text
+from notifications.services import campaign_plan
+from policies.models import Policy
+from portal.payouts import notices
+from portal.payouts.models import Application
+from tests.factories import EnterpriseFactory, PolicyFactory
+from tests.payouts.reports import line, post
+
+pytestmark = pytest.mark.django_db
+PROGRESS = "{企业简称}：您申报的“{政策简称}”办理进度有更新，详情请点击 {link} 查看。"
+
+
+@pytest.fixture
+def progress_template(db):
+    return SmsTemplate.objects.create(
+        name="办理进度", code=settings.SMS_APPLICATION_TEMPLATE, body=PROGRESS, kind=SmsTemplate.Kind.NOTICE
+    )
+
+
+def sent_to(campaigns) -> dict[int, Message]:
+    """Plan each campaign as its worker would; the messages written, by firm."""
+    messages = {}
+    for campaign in campaigns:
+        campaign_plan(campaign=campaign)
+        messages |= {m.enterprise_id: m for m in Message.objects.filter(campaign=campaign)}
+    return messages
+
+
+def test_a_reported_state_reaches_its_firm_once_and_the_link_shows_the_tracker(setting, progress_template):
+    client, firm, ours, _ = setting
+    assert post(client, line(firm, ours, "KJ-1", "已受理")).json()["accepted"] == 1
+    campaigns = notices.applications_notify()
+    [message] = sent_to(campaigns).values()
+    assert campaigns[0].purpose == Campaign.Purpose.PROGRESS and campaigns[0].template == progress_template
+    assert message.enterprise == firm and message.policy_ids == [ours.pk]
+    link = f"{settings.PORTAL_BASE_URL}/b/{message.token}"
+    assert (
+        message_text(message=message)
+        == f"无锡甲芯科技有限公司：您申报的“研发补助”办理进度有更新，详情请点击 {link} 查看。"
+    )
+    page = Client().get(f"/b/{message.token}").content.decode()
+    assert "兑现进度" in page and "申报编号 KJ-1" in page and "已受理" in page
+    assert notices.applications_notify() == []  # told once: a second run sends nothing
+
+
+def test_a_state_not_worth_an_sms_is_marked_and_a_closed_policy_still_reaches_its_applicant(
+    setting, progress_template, time_machine
+):
+    client, firm, ours, _ = setting
+    post(client, line(firm, ours, "KJ-2", "已受理"))
+    sent_to(notices.applications_notify())
+    post(client, line(firm, ours, "KJ-2", "审核中"))
+    assert notices.applications_notify() == []  # 审核中 is not one of APPLICATION_NOTICE_STATUSES
+    assert Application.objects.get(external_id="KJ-2").notified_status == "reviewing"
+    # The next day, after the window closed: the firm's own application is still its business.
+    time_machine.move_to(timezone.now() + datetime.timedelta(days=1))
+    ours.apply_end = timezone.localdate() - datetime.timedelta(days=1)
+    ours.save()
+    post(client, line(firm, ours, "KJ-2", "已拨付", amount=50000))
+    [message] = sent_to(notices.applications_notify()).values()
+    assert message.enterprise == firm
+
+
+def test_old_history_opted_out_firms_and_the_daily_cap_keep_sms_away(setting, progress_template):
+    client, firm, ours, _ = setting
+    second = PolicyFactory(status=Policy.Status.PUBLISHED, departments=list(ours.departments.all()))
+    quiet = EnterpriseFactory(name="无锡退订科技有限公司", sms_opt_out=True)
+    busy = EnterpriseFactory(name="无锡双项申报科技有限公司")
+    post(
+        client,
+        line(firm, ours, "OLD-1", "已受理", at="2026-03-02"),  # a department loading its history
+        line(quiet, ours, "KJ-3", "已受理"),
+        line(busy, ours, "KJ-4", "已受理"),
+        line(busy, second, "KJ-5", "已受理"),  # two applications moving the same day: one SMS (the daily cap)
+    )
+    campaigns = notices.applications_notify()
+    assert [set(c.policies.values_list("pk", flat=True)) for c in campaigns] == [{ours.pk}, {second.pk}]
+    assert list(sent_to(campaigns)) == [busy.pk]
+    reports = [Campaign.objects.get(pk=c.pk).plan_report["excluded"] for c in campaigns]
+    assert (reports[0]["opted_out"], reports[1]["daily_cap"]) == (1, 1)
+    assert Application.objects.filter(notified_status="received").count() == 4  # all considered, once
+
+
+def test_without_a_registered_template_changes_wait_for_one(setting):
+    client, firm, ours, _ = setting
+    post(client, line(firm, ours, "KJ-5", "已受理"))
+    assert notices.applications_notify() == []
+    assert Application.objects.get(external_id="KJ-5").notified_status == ""  # still to be told
+    SmsTemplate.objects.create(name="办理进度", code=settings.SMS_APPLICATION_TEMPLATE, body=PROGRESS, kind="notice")
+    assert len(sent_to(notices.applications_notify())) == 1
