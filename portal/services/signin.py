@@ -3,8 +3,9 @@
 Every answer is the same for a registered and an unregistered USCC: the limits count the USCC typed, not
 the firm, and a code that could not be sent is logged, not announced. Wrong codes are counted per USCC
 and client address, so a stranger can lock only themselves out: after a few, each further try needs the
-picture's digits (``human_check``), and ten an hour lock that client out of that USCC for the hour. A
-firm's own guesses are bounded besides: five wrong tries void a code, and five codes an hour can be sent.
+picture's digits (``human_check``), and ten an hour lock that client out of that USCC for the hour. Codes
+are limited the same way, per USCC and client (one a minute, five an hour), under a ceiling per USCC that
+keeps its mobile from being flooded. A firm's own guesses are bounded besides: five wrong tries void a code.
 Without Redis (where the limits live) sign-in answers "busy" rather than failing.
 """
 
@@ -74,6 +75,9 @@ def _busy_without_redis(service):
     return wrapper
 
 
+USCC_CODES_PER_HOUR = 15  # codes an hour to one firm's mobile, whoever asks
+
+
 def _wrong_key(uscc: str, client: str | None) -> tuple[str, ...]:
     return ("login", "wrong", uscc[:18], client or "-")
 
@@ -92,8 +96,15 @@ def login_code_send(*, uscc: str, ip: str | None) -> str:
         raise LoginRefused(exc.messages[0]) from None
     if not _limit(RateLimitItemPerHour(20), "ip", ip or "-"):
         raise LoginRefused("请求过于频繁，请稍后再试。")
-    if not _limit(RateLimitItemPerMinute(1), "uscc", uscc) or not _limit(RateLimitItemPerHour(5), "uscc-hour", uscc):
+    # Per USCC and client: a stranger asking for a firm's codes uses up only their own allowance, never the
+    # firm's. Per USCC across all clients, a wider ceiling keeps the firm's phone from being flooded.
+    client = ip or "-"
+    if not _limit(RateLimitItemPerMinute(1), "uscc", uscc, client) or not _limit(
+        RateLimitItemPerHour(5), "uscc-hour", uscc, client
+    ):
         raise LoginRefused("验证码发送过于频繁，请 1 分钟后再试。")
+    if not _limit(RateLimitItemPerHour(USCC_CODES_PER_HOUR), "uscc-all", uscc):
+        raise LoginRefused("该企业本小时内已发送较多验证码，请稍后再试；如非本企业操作，请联系客服。")
     enterprise = Enterprise.objects.filter(uscc=uscc).only("id", "contact_mobile").first()
     if enterprise is None or not enterprise.contact_mobile:
         return SENT

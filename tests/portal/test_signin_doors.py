@@ -122,6 +122,23 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(settings, outbox):
     assert "验证码已发送到登记的手机" in answers(spoofed)[0]  # 127.0.0.1 itself had sent nothing yet
 
 
+def test_a_stranger_asking_for_a_firms_codes_does_not_stop_the_firm_getting_one(settings, firm, outbox):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    stranger = Client(HTTP_X_FORWARDED_FOR="203.0.113.20")
+    for minute in range(6):
+        with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2 * minute), tick=False):
+            said = answers(stranger.post("/login/", {"uscc": firm.uscc, "action": "send"}))[0]
+    assert "过于频繁" in said  # the stranger's own five an hour are used up
+    own = Client(HTTP_X_FORWARDED_FOR="198.51.100.7")
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=13), tick=False):
+        assert "验证码已发送到登记的手机" in answers(own.post("/login/", {"uscc": firm.uscc, "action": "send"}))[0]
+    assert len(outbox()) == 6  # five to the stranger's asking, one the firm asked for
+    # Many strangers together still cannot flood the firm's mobile: a ceiling per USCC.
+    for n in range(20):
+        Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post("/login/", {"uscc": firm.uscc, "action": "send"})
+    assert len(outbox()) == 15
+
+
 # --- Redis down ---------------------------------------------------------------------------------------------
 
 
