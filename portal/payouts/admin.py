@@ -70,6 +70,45 @@ class RoundOpenForm(forms.ModelForm):
         return policy
 
 
+def _entry(round_: PayoutRound, post) -> PayoutEntry:
+    """The round's entry of the USCC the form names; refused, naming it, when the list has no such firm."""
+    uscc = post.get("uscc", "").strip().upper()
+    entry = PayoutEntry.objects.filter(round=round_, enterprise__uscc=uscc).first()
+    if entry is None:
+        raise ValidationError(f"名单中没有统一社会信用代码为 {uscc} 的企业。")
+    return entry
+
+
+# The round page's buttons: what each says when done, and the service it runs (round, user, posted form).
+ROUND_ACTIONS = {
+    "submit": (
+        "已提交复核，另一位复核人确认后向企业发送意愿确认短信。",
+        lambda r, user, post: services.round_submit(round_=r, user=user),
+    ),
+    "approve": (
+        "已复核通过，意愿确认短信将按推送规则发送。",
+        lambda r, user, post: services.round_approve(round_=r, user=user),
+    ),
+    "send_back": (
+        "已退回修改。",
+        lambda r, user, post: services.round_send_back(round_=r, user=user, reason=post.get("reason", "")),
+    ),
+    "publish": ("已开始公示。", lambda r, user, post: publicity.round_publish(round_=r, user=user)),
+    "cancel": (
+        "已取消该批次。",
+        lambda r, user, post: services.round_cancel(round_=r, user=user, reason=post.get("reason", "")),
+    ),
+    "exclude": (
+        "已排除该企业，原因已记录。",
+        lambda r, user, post: services.entry_exclude(entry=_entry(r, post), user=user, reason=post.get("reason", "")),
+    ),
+    "reinstate": (
+        "已恢复列入。",
+        lambda r, user, post: services.entry_reinstate(entry=_entry(r, post), user=user, reason=post.get("reason", "")),
+    ),
+}
+
+
 @admin.register(PayoutRound)
 class PayoutRoundAdmin(admin.ModelAdmin):
     change_form_template = "admin/payouts/payoutround/change_form.html"
@@ -142,12 +181,12 @@ class PayoutRoundAdmin(admin.ModelAdmin):
         def view(fn):
             return self.admin_site.admin_view(fn)
 
-        actions = ["submit", "approve", "send_back", "publish", "exclude", "reinstate", "results", "cancel"]
+        def action(name):
+            return require_POST(lambda request, pk: self.action_view(request, pk, name))
+
         return [
-            *[
-                path(f"<int:pk>/{a}/", view(require_POST(getattr(self, f"{a}_view"))), name=f"payouts_round_{a}")
-                for a in actions
-            ],
+            *[path(f"<int:pk>/{a}/", view(action(a)), name=f"payouts_round_{a}") for a in ROUND_ACTIONS],
+            path("<int:pk>/results/", view(require_POST(self.results_view)), name="payouts_round_results"),
             path("<int:pk>/export.<str:fmt>", view(self.export_view), name="payouts_round_export"),
             *super().get_urls(),
         ]
@@ -173,78 +212,17 @@ class PayoutRoundAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _act(self, request, pk, done: str, fn):
-        """Run one service on the round; a refusal becomes a message. Back to the round's page either way."""
+    def action_view(self, request, pk, action: str):
+        """Run one of ROUND_ACTIONS on the round; a refusal becomes a message. Back to the round's page."""
         round_ = get_object_or_404(PayoutRound, pk=pk)
+        done, run = ROUND_ACTIONS[action]
         try:
-            fn(round_)
+            run(round_, request.user, request.POST)
         except (PermissionDenied, ValidationError) as exc:
             _refusal(request, exc)
         else:
             messages.success(request, done)
         return redirect(reverse("admin:payouts_payoutround_change", args=[pk]))
-
-    def submit_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已提交复核，另一位复核人确认后向企业发送意愿确认短信。",
-            lambda r: services.round_submit(round_=r, user=request.user),
-        )
-
-    def approve_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已复核通过，意愿确认短信将按推送规则发送。",
-            lambda r: services.round_approve(round_=r, user=request.user),
-        )
-
-    def send_back_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已退回修改。",
-            lambda r: services.round_send_back(round_=r, user=request.user, reason=request.POST.get("reason", "")),
-        )
-
-    def publish_view(self, request, pk):
-        return self._act(request, pk, "已开始公示。", lambda r: publicity.round_publish(round_=r, user=request.user))
-
-    def cancel_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已取消该批次。",
-            lambda r: services.round_cancel(round_=r, user=request.user, reason=request.POST.get("reason", "")),
-        )
-
-    def _entry(self, round_, request) -> PayoutEntry:
-        uscc = request.POST.get("uscc", "").strip().upper()
-        entry = PayoutEntry.objects.filter(round=round_, enterprise__uscc=uscc).first()
-        if entry is None:
-            raise ValidationError(f"名单中没有统一社会信用代码为 {uscc} 的企业。")
-        return entry
-
-    def exclude_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已排除该企业，原因已记录。",
-            lambda r: services.entry_exclude(
-                entry=self._entry(r, request), user=request.user, reason=request.POST.get("reason", "")
-            ),
-        )
-
-    def reinstate_view(self, request, pk):
-        return self._act(
-            request,
-            pk,
-            "已恢复列入。",
-            lambda r: services.entry_reinstate(
-                entry=self._entry(r, request), user=request.user, reason=request.POST.get("reason", "")
-            ),
-        )
 
     def export_view(self, request, pk, fmt):
         round_ = get_object_or_404(PayoutRound, pk=pk)

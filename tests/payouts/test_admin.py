@@ -32,6 +32,10 @@ def test_staff_open_review_and_approve_a_round_in_the_admin(free_policy, firms, 
     assert "拟兑现 <strong>3</strong> 户" in page and "缺少营业收入数据，无法核定金额" in page
     staff.post(f"/admin/payouts/payoutround/{round_.pk}/exclude/", {"uscc": firms["big"].uscc, "reason": "重复享受"})
     assert PayoutEntry.objects.get(round=round_, enterprise=firms["big"]).status == "excluded"
+    unknown = {"uscc": "91320214MA1XYZ0000", "reason": "重复享受"}
+    missing = staff.post(f"/admin/payouts/payoutround/{round_.pk}/exclude/", unknown, follow=True).content.decode()
+    assert "名单中没有统一社会信用代码为 91320214MA1XYZ0000 的企业。" in missing
+    assert staff.get(f"/admin/payouts/payoutround/{round_.pk}/submit/").status_code == 405  # buttons post
     staff.post(f"/admin/payouts/payoutround/{round_.pk}/submit/")
     refused = staff.post(f"/admin/payouts/payoutround/{round_.pk}/approve/", follow=True).content.decode()
     assert "您没有复核兑现名单的权限" in refused
