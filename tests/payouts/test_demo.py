@@ -5,6 +5,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from policies.scope import CITY
+from portal.analytics.selectors.supervision import open_items
 from portal.payouts.models import Application, ApplicationEvent, PayoutEntry, PayoutRound
 
 pytestmark = pytest.mark.django_db
@@ -19,3 +21,6 @@ def test_the_demo_has_a_round_in_publicity_and_tracked_applications(fresh_matchi
     assert "拟兑现企业名单" in page and "提出异议" in page
     assert Application.objects.count() >= 250 and ApplicationEvent.objects.filter(status="paid").exists()
     assert set(Application.objects.values_list("status", flat=True)) >= {"received", "reviewing", "paid", "rejected"}
+    # The dashboard's 督办 has something of 兑现 to show: objections to answer and applications running late.
+    lights = {(item.kind, str(light)) for item, light in open_items(scope=CITY)}
+    assert ("objection", "green") in lights and ("application", "red") in lights

@@ -89,7 +89,19 @@ def _round_in_publicity(policy: Policy, officer: User, checker: User, rng: rando
         PayoutRound.objects.filter(pk=round_.pk).update(
             confirm_deadline=timezone.localdate() - datetime.timedelta(days=1)
         )
-    return publicity.round_publish(round_=round_, user=officer)
+    round_ = publicity.round_publish(round_=round_, user=officer)
+    # Two objections in the first days of 公示, for the supervision queue: one naming a firm, one not.
+    named = PayoutEntry.objects.filter(round=round_, status=PayoutEntry.Status.CONFIRMED).order_by("pk").first()
+    if named is not None:
+        publicity.objection_raise(
+            round_=round_, reason="该企业去年下半年已基本停产，申报的营业收入与实际不符，请核实。",
+            contact="0510-8523****（匿名群众）", entry_id=named.pk,
+        )  # fmt: skip
+    publicity.objection_raise(
+        round_=round_, reason="名单中有企业的注册地已迁出本区，是否仍应享受本区奖励？",
+        contact="139****2718",
+    )  # fmt: skip
+    return round_
 
 
 def _applications(rng: random.Random, count: int) -> int:
