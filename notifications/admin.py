@@ -84,7 +84,7 @@ class CampaignAdmin(admin.ModelAdmin):
     fields = ["name", "purpose", "scope", "policies", "template", "link_mode", "force_reminder", "daily_cap",
               "scheduled_at", "status", "launched_by", "launched_at", "approved_by", "approved_at",
               "review_note"]  # fmt: skip
-    # A progress notice (兑现与办理进度) is written by the 兑现 app, never chosen here.
+    # A progress notice (兑现进度通知: 意愿确认, 办理进度) is written by the 兑现 app, never chosen here.
     readonly_fields = ["purpose", "status", "launched_by", "launched_at", "approved_by", "approved_at", "review_note"]
 
     def get_queryset(self, request):

@@ -47,7 +47,7 @@ class Campaign(models.Model):
         ANNOUNCE = "announce", "政策推送"
         # Telling firms how their own payout or application stands (意愿确认, 办理进度): written by the 兑现 app,
         # to the firms it lists, about a policy whatever its application window (it is not announced).
-        PROGRESS = "progress", "兑现与办理进度通知"
+        PROGRESS = "progress", "兑现进度通知"
 
     class LinkMode(models.TextChoices):
         PER_FIRM = "per_firm", "企业专属链接"

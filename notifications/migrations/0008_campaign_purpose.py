@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='campaign',
             name='purpose',
-            field=models.CharField(choices=[('announce', '政策推送'), ('progress', '兑现与办理进度通知')], default='announce', editable=False, max_length=10, verbose_name='用途'),
+            field=models.CharField(choices=[('announce', '政策推送'), ('progress', '兑现进度通知')], default='announce', editable=False, max_length=10, verbose_name='用途'),
         ),
     ]
