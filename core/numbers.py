@@ -43,3 +43,11 @@ def thousands(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return "" if value is None else str(value)
+
+
+def yuan(value) -> str:
+    """An amount in 元 with two decimals and thousands separators: 50000 → "50,000.00"."""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return "" if value is None else str(value)

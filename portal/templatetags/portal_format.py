@@ -24,6 +24,12 @@ def thousands(value):
     return numbers.thousands(value)
 
 
+@register.filter
+def yuan(value):
+    """An amount in 元: "50,000.00"."""
+    return numbers.yuan(value)
+
+
 # A message meant for one section of a page carries this prefix and the section's id in its extra tags: the
 # section shows it beside the form that was sent, and the page's top list leaves it out.
 SECTION_MESSAGE = "at-"

@@ -71,6 +71,8 @@ def test_a_state_not_worth_an_sms_is_marked_and_a_closed_policy_still_reaches_it
     post(client, line(firm, ours, "KJ-2", "已拨付", amount=50000))
     [message] = sent_to(notices.applications_notify()).values()
     assert message.enterprise == firm
+    page = Client().get(f"/b/{message.token}").content.decode()
+    assert "已拨付 50,000.00 元" in page
 
 
 def test_old_history_opted_out_firms_and_the_daily_cap_keep_sms_away(setting, progress_template):
