@@ -13,11 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from core.workdays import LIGHT_LABELS, light_for
 from enterprises.importing.readers import NotATable, open_table
 from policies.models import Policy
+from policies.scope import scope_for
+from portal.analytics.selectors.supervision import open_items
 from portal.payouts import applications, finance, publicity, selectors, services
 from portal.payouts.models import (
     Application,
@@ -191,12 +194,24 @@ class PayoutRoundAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request) & selectors.rounds_in_scope(scope=scope_for(request.user))
+
+    def _round_in_charge(self, request, pk) -> PayoutRound:
+        """The round a button acts on: 404 unless the account's scope is in charge of it."""
+        return get_object_or_404(selectors.rounds_in_charge(scope=scope_for(request.user)), pk=pk)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         round_ = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if round_ is not None:
             user = request.user
-            entries = PayoutEntry.objects.filter(round=round_).select_related("enterprise").order_by("status", "id")
+            entries = (
+                selectors.entries_in_scope(scope=scope_for(user))
+                .filter(round=round_)
+                .select_related("enterprise")
+                .order_by("status", "id")
+            )
             extra_context.update(
                 round=round_,
                 entries=entries[:50],
@@ -214,7 +229,7 @@ class PayoutRoundAdmin(admin.ModelAdmin):
 
     def action_view(self, request, pk, action: str):
         """Run one of ROUND_ACTIONS on the round; a refusal becomes a message. Back to the round's page."""
-        round_ = get_object_or_404(PayoutRound, pk=pk)
+        round_ = self._round_in_charge(request, pk)
         done, run = ROUND_ACTIONS[action]
         try:
             run(round_, request.user, request.POST)
@@ -225,7 +240,7 @@ class PayoutRoundAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:payouts_payoutround_change", args=[pk]))
 
     def export_view(self, request, pk, fmt):
-        round_ = get_object_or_404(PayoutRound, pk=pk)
+        round_ = self._round_in_charge(request, pk)
         try:
             round_ = publicity.round_to_finance(round_=round_, user=request.user)
         except (PermissionDenied, ValidationError) as exc:
@@ -242,7 +257,7 @@ class PayoutRoundAdmin(admin.ModelAdmin):
         return FileResponse(spool, as_attachment=True, filename=f"payout-{round_.pk}-{stamp}.xlsx")
 
     def results_view(self, request, pk):
-        round_ = get_object_or_404(PayoutRound, pk=pk)
+        round_ = self._round_in_charge(request, pk)
         upload = request.FILES.get("file")
         try:
             if upload is None:
@@ -268,6 +283,10 @@ class PayoutEntryAdmin(admin.ModelAdmin):
     list_filter = ["status", "round"]
     list_select_related = ["enterprise", "round"]
     search_fields = ["=enterprise__uscc", "enterprise__name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & selectors.entries_in_scope(scope=scope_for(request.user))
+
     show_full_result_count = False
     fields = [
         "round",
@@ -315,6 +334,10 @@ class ObjectionAdmin(admin.ModelAdmin):
     list_display = ["created_at", "round", "firm", "short_reason", "status", "due_on", "light"]
     list_filter = ["status", "round"]
     list_select_related = ["round", "entry__enterprise"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & selectors.objections_in_scope(scope=scope_for(request.user))
+
     readonly_fields = [
         "round",
         "entry",
@@ -367,16 +390,41 @@ class ObjectionAdmin(admin.ModelAdmin):
             _refusal(request, exc)
 
 
+class LateFilter(admin.SimpleListFilter):
+    """超期 / 临期: the applications the supervision queue 申报办理 lists with that light today."""
+
+    title = "时限"
+    parameter_name = "light"
+
+    def lookups(self, request, model_admin):
+        return [("red", "超期"), ("yellow", "临期")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {"red", "yellow"}:
+            return queryset
+        lit = open_items(scope=scope_for(request.user), kind="application", light=self.value())
+        return queryset.filter(pk__in=[item.object_id for item, _ in lit])
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     """Applications as departments report them, with the 兑现时限 light of the current state."""
 
     change_list_template = "admin/payouts/application/change_list.html"
-    list_display = ["external_id", "enterprise", "policy", "department", "status", "status_at", "light"]
-    list_filter = ["status", "department"]
+    list_display = ["external_id", "enterprise", "policy_title", "department", "status", "status_at", "light"]
+    list_filter = [LateFilter, "status", "department"]
     list_select_related = ["enterprise", "policy__payout_standard", "department"]
     search_fields = ["=external_id", "=enterprise__uscc", "enterprise__name"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & selectors.applications_in_scope(scope=scope_for(request.user))
+
+    @admin.display(description="政策", ordering="policy__title")
+    def policy_title(self, obj: Application) -> str:
+        title = obj.policy.title
+        return format_html('<span title="{}">{}</span>', title, obj.policy.short_title or Truncator(title).chars(16))
+
     readonly_fields = [
         "department",
         "external_id",

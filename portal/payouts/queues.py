@@ -33,9 +33,9 @@ from portal.payouts.models import (
     ApplicationEvent,
     Objection,
 )
+from portal.payouts.selectors import WARN_WORKING_DAYS, applications_in_scope, objections_in_scope
 
 OBJECTION, APPLICATION = "objection", "application"
-WARN_WORKING_DAYS = 5  # an application's state turns yellow this many working days before its deadline
 
 
 def objection_deadline(raised_on: datetime.date) -> datetime.date:
@@ -53,7 +53,7 @@ def _first_department(policy_path: str):
 
 
 def objection_items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today=None):
-    rows = Objection.objects.filter(scope.policy_q("round__policy__"), scope.enterprise_q("entry__enterprise__"))
+    rows = objections_in_scope(scope=scope)
     if closed is not None:
         waiting = Q(status=Objection.Status.OPEN)
         rows = rows.filter(~waiting if closed else waiting)
@@ -86,13 +86,6 @@ def objection_state() -> str:
 TIME_LIMIT = Coalesce("policy__payout_standard__payout_working_days", DEFAULT_PAYOUT_WORKING_DAYS)
 
 
-def _scoped_applications(scope: Scope):
-    rows = Application.objects.filter(scope.policy_q("policy__"), scope.enterprise_q("enterprise__"))
-    if scope.department_id is not None:
-        rows = rows.filter(department_id=scope.department_id)
-    return rows
-
-
 def _deadlines(pairs) -> dict[tuple[datetime.date, int], datetime.date]:
     return {(day, days): add_working_days(day, days) for day, days in pairs}
 
@@ -115,7 +108,7 @@ FIELDS = ("pk", "enterprise__name", "policy__title", "external_id", "department_
 def _applications_due(scope: Scope, today: datetime.date):
     """Open applications whose current state is yellow or red today (the rest are not yet anyone's worry)."""
     rows = (
-        _scoped_applications(scope)
+        applications_in_scope(scope=scope)
         .exclude(status__in=APPLICATION_TERMINAL)
         .annotate(day=TruncDate("status_at"), days=TIME_LIMIT)
     )
@@ -143,7 +136,7 @@ def _applications_due(scope: Scope, today: datetime.date):
 
 def _application_steps_left(scope: Scope, since: datetime.date | None):
     """Each state an application left (since ``since``): when it entered it, its deadline, when it left."""
-    applications = _scoped_applications(scope)
+    applications = applications_in_scope(scope=scope)
     if since:  # a state left since then was reported since then; the lag still sees the earlier states
         applications = applications.filter(updated_at__gte=start_of(since))
     events = (

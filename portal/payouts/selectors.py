@@ -6,25 +6,69 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from core.workdays import Light, add_working_days, light_for
 from matching.rules import Facts, LeafResult, explain
 from policies.audience_rules import Vocabulary
+from policies.scope import Scope
 from portal.payouts.models import (
     APPLICATION_TERMINAL,
     DEFAULT_PAYOUT_WORKING_DAYS,
     Application,
     ApplicationStatus,
+    Objection,
     PayoutEntry,
     PayoutRound,
     PayoutStandard,
 )
-from portal.payouts.queues import WARN_WORKING_DAYS
 
 DEFAULT_DAYS = DEFAULT_PAYOUT_WORKING_DAYS
+WARN_WORKING_DAYS = 5  # an application's state turns yellow this many working days before its deadline
+
+
+# --- what a staff scope sees (admin lists and supervision queues alike) -----------------------------------
+
+
+def rounds_in_scope(*, scope: Scope):
+    """Rounds of the policies the scope sees."""
+    return PayoutRound.objects.filter(scope.policy_q("policy__"))
+
+
+def rounds_in_charge(*, scope: Scope):
+    """Rounds the scope may act on (review, 公示, export with accounts, results): those of its department's
+    policies, and for a district only its own district's policies, never a city-wide list."""
+    rows = rounds_in_scope(scope=scope)
+    if scope.region_id is not None:
+        rows = rows.filter(policy__region_id=scope.region_id)
+    return rows
+
+
+def entries_in_scope(*, scope: Scope):
+    """Entries of those rounds, of the scope's firms (a district sees its own firms on a city-wide list)."""
+    return PayoutEntry.objects.filter(scope.policy_q("round__policy__"), scope.enterprise_q("enterprise__"))
+
+
+def objections_in_scope(*, scope: Scope):
+    """Objections to those rounds; a district sees those naming its firms, and unnamed ones to its own
+    district's rounds."""
+    rows = Objection.objects.filter(scope.policy_q("round__policy__"))
+    if scope.region_id is not None:
+        rows = rows.filter(
+            Q(entry__enterprise__region_id=scope.region_id)
+            | Q(entry__isnull=True, round__policy__region_id=scope.region_id)
+        )
+    return rows
+
+
+def applications_in_scope(*, scope: Scope):
+    """Applications to the policies the scope sees, of its firms; a department sees those it reported."""
+    rows = Application.objects.filter(scope.policy_q("policy__"), scope.enterprise_q("enterprise__"))
+    if scope.department_id is not None:
+        rows = rows.filter(department_id=scope.department_id)
+    return rows
 
 
 def entry_facts(*, entry: PayoutEntry) -> Facts:

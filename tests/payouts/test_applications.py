@@ -141,6 +141,11 @@ def test_applications_stuck_past_the_deadline_turn_yellow_then_red_on_working_da
     other = Department.objects.exclude(code="WX-IIT").first()
     assert queue(due, Scope(department_id=other.pk)) == []  # another department's staff do not see it
 
+    # Left where it is, it keeps counting against the department, however long ago it came in.
+    months_later = datetime.date(2027, 3, 1)
+    [row] = [r for r in owner_ranking(scope=CITY, today=months_later) if r["owner"] == yellow.owner]
+    assert (row["due"], row["on_time"], row["red"]) == (1, 0, 1)
+
     post(client, line(firm, ours, "KJ-L", "已拨付", amount=1, at="2026-10-15T10:00:00+08:00"))
     assert queue(datetime.date(2026, 10, 15)) == []  # paid: off the queue
     # The ranking: the one state it left was left late (10月15日, past 10月13日).

@@ -87,17 +87,17 @@ def lights_summary(*, scope: Scope, today: datetime.date | None = None) -> dict:
 
 
 def _ranking(lit: list[tuple[QueueItem, Light]], closed: list[QueueItem], today: datetime.date) -> list[dict]:
-    """Per owner (department, else district): items of the window due by today (or closed early), how many were
-    closed by their deadline, the on-time rate, and what is red or yellow now; best rate first."""
-    since = today - datetime.timedelta(days=RANKING_DAYS - 1)
+    """Per owner (department, else district): items closed within the window and items still open past their
+    deadline (late, however old), how many were closed by their deadline, the on-time rate, and what is red or
+    yellow now; best rate first."""
     rows: dict[str, dict] = defaultdict(lambda: {"due": 0, "on_time": 0, "red": 0, "yellow": 0, "open": 0})
     for item, light in lit:
         row = rows[item.owner]
         row["open"] += 1
         if light in (Light.RED, Light.YELLOW):
             row[str(light)] += 1
-        if item.created_on >= since and item.deadline < today:
-            row["due"] += 1  # due and still open: late
+        if item.deadline < today:
+            row["due"] += 1  # past its deadline and still open: late, however long ago it came in
     for item in closed:
         row = rows[item.owner]
         row["due"] += 1
