@@ -82,7 +82,12 @@ def load_pairs(policies: list[Policy], on: datetime.date, campaign: Campaign | N
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS push_pairs; CREATE TEMP TABLE push_pairs (enterprise_id bigint, "
                        "policy_id bigint)")  # fmt: skip
-        if campaign is not None and CampaignRecipient.objects.filter(campaign=campaign).exists():
+        listed = campaign is not None and (
+            # A progress notice reaches its listed firms or nobody: never a policy's whole audience.
+            campaign.purpose == Campaign.Purpose.PROGRESS
+            or CampaignRecipient.objects.filter(campaign=campaign).exists()
+        )
+        if listed:
             cursor.execute(
                 f"INSERT INTO push_pairs SELECT r.enterprise_id, p.id FROM {CampaignRecipient._meta.db_table} r "
                 "CROSS JOIN unnest(%s::bigint[]) AS p(id) WHERE r.campaign_id = %s",
@@ -117,12 +122,14 @@ def filter_pairs(campaign: Campaign) -> dict[str, int]:
                           "ON e.id = p.enterprise_id WHERE e.sms_opt_out", []),
             ("no_mobile", f"SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
                           f"ON e.id = p.enterprise_id WHERE NOT ({MOBILE_SQL})", []),
+            # Each purpose has its own cap: a firm's own case (兑现进度) is not held back by a policy push.
             ("daily_cap", "SELECT m.enterprise_id FROM notifications_message m WHERE m.created_at >= %s "
-                          f"AND m.campaign_id <> %s "
+                          f"AND m.campaign_id <> %s AND m.campaign_id IN (SELECT id FROM notifications_campaign "
+                          f"WHERE purpose = %s) "
                           f"AND m.status NOT IN ('{MessageStatus.CANCELLED}', '{MessageStatus.VALIDATION_FAILED}') "
                           "AND m.enterprise_id IN (SELECT enterprise_id FROM push_pairs) "
                           "GROUP BY m.enterprise_id HAVING count(*) >= %s",
-             [_today_start(), campaign.pk, campaign.daily_cap]),
+             [_today_start(), campaign.pk, campaign.purpose, campaign.daily_cap]),
         ]  # fmt: skip
         for reason, sql, params in steps:
             cursor.execute(f"INSERT INTO push_out SELECT id, %s FROM ({sql}) x(id) ON CONFLICT DO NOTHING",

@@ -318,6 +318,8 @@ def campaign_update(*, campaign: Campaign, user, values: dict, policies: list[Po
     the second person saw.
     """
     current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if current.purpose == Campaign.Purpose.PROGRESS:
+        raise ValidationError("兑现进度通知由系统按名单生成，不能修改。")
     if current.status not in EDITABLE_STATUSES:
         raise ValidationError(f"推送批次当前状态为“{current.get_status_display()}”，不能修改。")
     unknown = set(values) - set(SETTINGS_FIELDS)

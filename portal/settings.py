@@ -363,6 +363,8 @@ APPLICATION_NOTICE_STATUSES = env.list(
     "APPLICATION_NOTICE_STATUSES", default=["received", "publicized", "paid", "rejected"]
 )
 APPLICATION_NOTICE_MAX_AGE_DAYS = env.int("APPLICATION_NOTICE_MAX_AGE_DAYS", default=7)
+# One policy's notices in one run above this many firms wait for a second person's approval (复核).
+APPLICATION_NOTICE_REVIEW_ABOVE = env.int("APPLICATION_NOTICE_REVIEW_ABOVE", default=500)
 if not FIELD_ENCRYPTION_KEY and DEBUG:
     FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE="  # development only, not a secret
 

@@ -27,6 +27,9 @@ from policies.models import Policy
 from portal.payouts.models import Application, PayoutAudit, PayoutEntry, PayoutRound
 
 log = logging.getLogger("portal.payouts.notices")
+# Progress notices a firm may get in a day (its own cases; policy pushes count apart): two applications
+# moving on the same day are both told.
+PROGRESS_DAILY_CAP = 3
 
 
 def notice_template() -> SmsTemplate:
@@ -48,7 +51,7 @@ def round_notice_queue(*, round_: PayoutRound, reminder: bool) -> Campaign | Non
     name = f"{round_.name} · {'意愿确认提醒' if reminder else '意愿确认'}"
     campaign = Campaign.objects.create(
         name=name[:100], template=template, purpose=Campaign.Purpose.PROGRESS, force_reminder=True,
-        created_by=round_.submitted_by,
+        daily_cap=PROGRESS_DAILY_CAP, created_by=round_.submitted_by,
         launched_by=round_.submitted_by, launched_at=timezone.now(), approved_by=round_.approved_by,
         approved_at=round_.approved_at,
     )  # fmt: skip
@@ -105,11 +108,17 @@ CLAIM = 5_000  # applications considered per transaction
 
 
 def application_notice_template() -> SmsTemplate | None:
-    """The registered 通知 template for 办理进度 (``SMS_APPLICATION_TEMPLATE``), or None while there is none."""
-    template = SmsTemplate.objects.filter(
-        code=settings.SMS_APPLICATION_TEMPLATE, is_active=True, kind=SmsTemplate.Kind.NOTICE
-    ).first()
-    if template is not None and not campaign_template_check(campaign=Campaign(template=template)).ok:
+    """The registered 通知 template for 办理进度 (``SMS_APPLICATION_TEMPLATE``), or None (logged) while there is
+    no usable one."""
+    code = settings.SMS_APPLICATION_TEMPLATE
+    template = SmsTemplate.objects.filter(code=code, is_active=True).first()
+    if template is None:
+        log.info("未登记办理进度短信模板（%s），申报状态变更暂不短信告知。", code)
+        return None
+    problems = [] if template.kind == SmsTemplate.Kind.NOTICE else ["办理进度短信须使用通知类模板"]
+    problems += campaign_template_check(campaign=Campaign(template=template)).problems
+    if problems:
+        log.warning("办理进度短信模板（%s）不可用，申报状态变更暂不短信告知：%s", code, "；".join(problems))
         return None
     return template
 
@@ -123,10 +132,11 @@ def applications_notify(*, now: datetime.datetime | None = None) -> list[Campaig
     that writes the campaigns. A state that is not worth an SMS, or that happened more than
     ``APPLICATION_NOTICE_MAX_AGE_DAYS`` ago (a department loading its history), is marked without an SMS.
     Without a registered template nothing is claimed: changes wait, and the age rule keeps stale ones quiet.
-    Returns the campaigns started (they are planned and sent by the workers, within caps and quiet hours)."""
+    A run telling more than ``APPLICATION_NOTICE_REVIEW_ABOVE`` firms about one policy waits for a second
+    person's approval (推送批次 › 复核), as a push would. Returns the campaigns made (started ones are planned and
+    sent by the workers, within caps and quiet hours)."""
     template = application_notice_template()
     if template is None:
-        log.info("未登记办理进度短信模板（%s），申报状态变更暂不短信告知。", settings.SMS_APPLICATION_TEMPLATE)
         return []
     now = now or timezone.now()
     fresh_since = now - datetime.timedelta(days=settings.APPLICATION_NOTICE_MAX_AGE_DAYS)
@@ -157,10 +167,20 @@ def _progress_campaign(template: SmsTemplate, policy_id: int, firms: set[int], n
     policy = Policy.objects.only("title", "short_title").get(pk=policy_id)
     name = f"办理进度 · {policy.short_title or policy.title} · {timezone.localtime(now):%m-%d %H:%M}"
     campaign = Campaign.objects.create(
-        name=name[:100], template=template, purpose=Campaign.Purpose.PROGRESS, force_reminder=True, launched_at=now
-    )
+        name=name[:100], template=template, purpose=Campaign.Purpose.PROGRESS, force_reminder=True,
+        daily_cap=PROGRESS_DAILY_CAP, launched_at=now,
+    )  # fmt: skip
     campaign.policies.set([policy_id])
     CampaignRecipient.objects.bulk_create(
         [CampaignRecipient(campaign=campaign, enterprise_id=firm) for firm in sorted(firms)], batch_size=2_000
     )
+    if len(firms) > settings.APPLICATION_NOTICE_REVIEW_ABOVE:
+        # A department's report is not a push anyone approved: a large one waits for a second person (复核).
+        campaign.status = Campaign.Status.AWAITING_APPROVAL
+        campaign.review_note = (
+            f"一次告知 {len(firms):,} 户，超过 {settings.APPLICATION_NOTICE_REVIEW_ABOVE:,} 户，需复核后发送"
+        )
+        campaign.save(update_fields=["status", "review_note"])
+        log.warning("办理进度通知 #%s 涉及 %s 户，等待复核。", campaign.pk, len(firms))
+        return campaign
     return campaign_start(campaign=campaign)

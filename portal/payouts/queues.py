@@ -153,8 +153,10 @@ def _application_steps_left(scope: Scope, since: datetime.date | None):
             "application__policy__payout_standard__payout_working_days",
         )
     )  # fmt: skip
+    # ``since`` is applied here, in Python, on purpose: as a filter it would go inside the window's query and
+    # hide from Lag the states entered before ``since``.
     steps = [
-        (*row[:7], timezone.localdate(row[7]), row[8], row[9] or DEFAULT_PAYOUT_WORKING_DAYS)
+        (*row[:7], timezone.localdate(row[7]), row[8], DEFAULT_PAYOUT_WORKING_DAYS if row[9] is None else row[9])
         for row in events
         if not since or row[8] >= since
     ]

@@ -75,24 +75,55 @@ def test_a_state_not_worth_an_sms_is_marked_and_a_closed_policy_still_reaches_it
     assert "已拨付 50,000.00 元" in page
 
 
-def test_old_history_opted_out_firms_and_the_daily_cap_keep_sms_away(setting, progress_template):
+def test_old_history_and_opted_out_firms_get_no_sms_and_a_policy_push_does_not_hold_one_back(
+    setting, progress_template
+):
     client, firm, ours, _ = setting
     second = PolicyFactory(status=Policy.Status.PUBLISHED, departments=list(ours.departments.all()))
     quiet = EnterpriseFactory(name="无锡退订科技有限公司", sms_opt_out=True)
     busy = EnterpriseFactory(name="无锡双项申报科技有限公司")
+    # A policy push reached the busy firm earlier today: its own cases are still told (caps count apart).
+    push = Campaign.objects.create(name="今日政策推送", template=progress_template, launched_at=timezone.now())
+    Message.objects.create(
+        campaign=push, enterprise=busy, mobile=busy.contact_mobile, policy_ids=[second.pk], length=60, segments=1
+    )
     post(
         client,
         line(firm, ours, "OLD-1", "已受理", at="2026-03-02"),  # a department loading its history
         line(quiet, ours, "KJ-3", "已受理"),
         line(busy, ours, "KJ-4", "已受理"),
-        line(busy, second, "KJ-5", "已受理"),  # two applications moving the same day: one SMS (the daily cap)
+        line(busy, second, "KJ-5", "已受理"),  # two applications moving the same day: both told
     )
     campaigns = notices.applications_notify()
     assert [set(c.policies.values_list("pk", flat=True)) for c in campaigns] == [{ours.pk}, {second.pk}]
-    assert list(sent_to(campaigns)) == [busy.pk]
-    reports = [Campaign.objects.get(pk=c.pk).plan_report["excluded"] for c in campaigns]
-    assert (reports[0]["opted_out"], reports[1]["daily_cap"]) == (1, 1)
+    sent = []
+    for campaign in campaigns:
+        campaign_plan(campaign=campaign)
+        sent += Message.objects.filter(campaign=campaign)
+    assert sorted((m.enterprise_id, m.policy_ids[0]) for m in sent) == [(busy.pk, ours.pk), (busy.pk, second.pk)]
+    assert Campaign.objects.get(pk=campaigns[0].pk).plan_report["excluded"]["opted_out"] == 1
     assert Application.objects.filter(notified_status="received").count() == 4  # all considered, once
+
+
+def test_a_large_report_waits_for_a_second_person_and_cannot_be_edited(setting, progress_template, settings):
+    from django.core.exceptions import ValidationError
+
+    from notifications.services import campaign_approve, campaign_update
+    from portal.roles import PUSH_APPROVER
+    from tests.factories import UserFactory
+
+    settings.APPLICATION_NOTICE_REVIEW_ABOVE = 1
+    client, firm, ours, _ = setting
+    other = EnterpriseFactory(name="无锡第二申报企业有限公司")
+    post(client, line(firm, ours, "KJ-6", "已受理"), line(other, ours, "KJ-7", "已受理"))
+    [campaign] = notices.applications_notify()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL and "需复核后发送" in campaign.review_note
+    assert not Message.objects.filter(campaign=campaign).exists()
+    with pytest.raises(ValidationError, match="系统按名单生成"):
+        campaign_update(campaign=campaign, user=UserFactory(), values={"daily_cap": 5}, policies=[])
+    campaign = campaign_approve(campaign=campaign, user=UserFactory(username="checker-2", role=PUSH_APPROVER))
+    assert campaign.status == Campaign.Status.PLANNING
+    assert set(sent_to([campaign])) == {firm.pk, other.pk}
 
 
 def test_without_a_registered_template_changes_wait_for_one(setting):
