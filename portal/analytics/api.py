@@ -94,7 +94,12 @@ class FunnelView(APIView):
 
 class OverdueQuery(serializers.Serializer):
     light = serializers.ChoiceField(required=False, choices=[("red", "超期"), ("yellow", "临期"), ("green", "正常")])
-    kind = serializers.CharField(required=False, max_length=40, help_text="rating_bad / rating / correction …")
+    kind = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="rating_bad（差评）/ rating（好评）/ correction（纠错）/ objection（公示异议）/ "
+        "application（申报办理）",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
 
 

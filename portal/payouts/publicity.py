@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from limits import RateLimitItemPerHour
+from limits.errors import StorageError
 
 from core.workdays import add_working_days
+from notifications.gateways.throttle import limiter
 from portal.payouts.models import Objection, PayoutEntry, PayoutRound
 from portal.payouts.queues import objection_deadline
 from portal.payouts.services import _audit, _locked, _recount, check_payout_permission
@@ -32,9 +35,15 @@ def round_publish(*, round_: PayoutRound, user) -> PayoutRound:
     return round_
 
 
+OBJECTIONS_PER_HOUR = 5  # from one client address: enough for a person, not for a flood of red lights
+
+
 @transaction.atomic
-def objection_raise(*, round_: PayoutRound, reason: str, contact: str, entry_id: int | None = None):
-    """Anyone may object during 公示; the objection gets a working-day deadline for staff."""
+def objection_raise(
+    *, round_: PayoutRound, reason: str, contact: str, entry_id: int | None = None, client: str | None = None
+):
+    """Anyone may object during 公示 (a few an hour from one ``client`` address); the objection gets a
+    working-day deadline for staff."""
 
     reason, contact = reason.strip(), contact.strip()
     if len(reason) < 5:
@@ -44,6 +53,13 @@ def objection_raise(*, round_: PayoutRound, reason: str, contact: str, entry_id:
     today = timezone.localdate()
     if round_.status != Status.PUBLICITY or (round_.publicity_end and today > round_.publicity_end):
         raise ValidationError("该批次不在公示期内。")
+    if client is not None:
+        try:
+            allowed = limiter().hit(RateLimitItemPerHour(OBJECTIONS_PER_HOUR), "objection", client)
+        except StorageError:
+            raise ValidationError("系统繁忙，请稍后再试。") from None
+        if not allowed:
+            raise ValidationError("提交过于频繁，请 1 小时后再试。")
     entry = None
     if entry_id:
         entry = PayoutEntry.objects.filter(round=round_, pk=entry_id, status=EntryStatus.CONFIRMED).first()

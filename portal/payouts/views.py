@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from core.client_address import client_address
 from enterprises.identity import current_enterprise_id
 from notifications import links
 from portal.payouts import answers, publicity, selectors
@@ -84,8 +86,10 @@ def publicity_page(request, pk: int):
                 reason=request.POST.get("reason", ""),
                 contact=request.POST.get("contact", ""),
                 entry_id=int(request.POST.get("entry") or 0) or None,
+                client=client_address(request),
             )
-            messages.success(request, "异议已提交，工作人员将在 5 个工作日内核实并答复。")
+            days = settings.QUEUE_DEADLINES["objection"]
+            messages.success(request, f"异议已提交，工作人员将在 {days} 个工作日内核实并答复。")
             return redirect("payouts:publicity", pk=pk)
         except (ValidationError, ValueError) as exc:
             messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else "所涉企业有误。")
@@ -100,5 +104,6 @@ def publicity_page(request, pk: int):
             "page": page,
             "open": round_.status == PayoutRound.Status.PUBLICITY,
             "count": round_.listed_count,
+            "objection_days": settings.QUEUE_DEADLINES["objection"],
         },
     )

@@ -15,6 +15,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 
@@ -75,11 +76,22 @@ def _busy_without_redis(service):
     return wrapper
 
 
-USCC_CODES_PER_HOUR = 15  # codes an hour to one firm's mobile, whoever asks
+USCC_CODES_PER_HOUR = 10  # codes an hour to one firm's mobile, whoever asks
+
+
+def _client_key(ip: str | None) -> str:
+    """The client a limit counts: its IPv4 address, or its IPv6 /64 (one host may hold a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return "-"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _wrong_key(uscc: str, client: str | None) -> tuple[str, ...]:
-    return ("login", "wrong", uscc[:18], client or "-")
+    return ("login", "wrong", uscc[:18], _client_key(client))
 
 
 @_busy_without_redis
@@ -94,17 +106,18 @@ def login_code_send(*, uscc: str, ip: str | None) -> str:
         validate_uscc(uscc)
     except ValidationError as exc:
         raise LoginRefused(exc.messages[0]) from None
-    if not _limit(RateLimitItemPerHour(20), "ip", ip or "-"):
+    if not _limit(RateLimitItemPerHour(20), "ip", _client_key(ip)):
         raise LoginRefused("请求过于频繁，请稍后再试。")
     # Per USCC and client: a stranger asking for a firm's codes uses up only their own allowance, never the
-    # firm's. Per USCC across all clients, a wider ceiling keeps the firm's phone from being flooded.
-    client = ip or "-"
-    if not _limit(RateLimitItemPerMinute(1), "uscc", uscc, client) or not _limit(
-        RateLimitItemPerHour(5), "uscc-hour", uscc, client
-    ):
+    # firm's. Per USCC across all clients, a ceiling keeps the firm's mobile from being flooded and bounds
+    # the guesses a spread-out attacker gets.
+    client = _client_key(ip)
+    if not _limit(RateLimitItemPerMinute(1), "uscc", uscc, client):
         raise LoginRefused("验证码发送过于频繁，请 1 分钟后再试。")
+    if not _limit(RateLimitItemPerHour(5), "uscc-hour", uscc, client):
+        raise LoginRefused("本小时内已多次获取验证码，请 1 小时后再试。")
     if not _limit(RateLimitItemPerHour(USCC_CODES_PER_HOUR), "uscc-all", uscc):
-        raise LoginRefused("该企业本小时内已发送较多验证码，请稍后再试；如非本企业操作，请联系客服。")
+        raise LoginRefused("该信用代码本小时内获取验证码次数已达上限，请 1 小时后再试。")
     enterprise = Enterprise.objects.filter(uscc=uscc).only("id", "contact_mobile").first()
     if enterprise is None or not enterprise.contact_mobile:
         return SENT
@@ -135,7 +148,7 @@ def login_code_check(*, uscc: str, code: str, ip: str | None, human_checked: boo
     client has given HUMAN_CHECK_AFTER wrong codes for this USCC within the hour.
     """
     uscc, code = uscc.strip().upper()[:18], code.strip()
-    if not _limit(RateLimitItemPerHour(60), "check-ip", ip or "-"):
+    if not _limit(RateLimitItemPerHour(60), "check-ip", _client_key(ip)):
         raise LoginRefused("尝试过于频繁，请稍后再试。")
     lock = RateLimitItemPerHour(LOCK_AFTER)
     wrong_key = _wrong_key(uscc, ip)

@@ -140,3 +140,16 @@ def test_results_import_marks_paid_and_failed_and_a_repeat_changes_nothing(
     assert finance.round_results_import(round_=round_, user=officer, rows=paid).accepted == 1
     round_.refresh_from_db()
     assert round_.status == PayoutRound.Status.CLOSED
+
+
+def test_one_address_raises_a_few_objections_an_hour_not_a_flood(published, client):
+    round_, _ = published
+    for n in range(publicity.OBJECTIONS_PER_HOUR):
+        answer = client.post(f"/gongshi/{round_.pk}/", {"reason": f"第{n}条：名单有误，请核实", "contact": "0510-1"})
+        assert answer.status_code == 302
+    page = client.post(
+        f"/gongshi/{round_.pk}/", {"reason": "再来一条：名单有误", "contact": "0510-1"}, follow=True
+    ).content.decode()
+    assert "提交过于频繁，请 1 小时后再试。" in page
+    assert Objection.objects.count() == publicity.OBJECTIONS_PER_HOUR
+    assert "工作人员在 5 个工作日内核实答复" in page  # QUEUE_DEADLINES["objection"], said where it is asked

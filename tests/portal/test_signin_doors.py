@@ -128,7 +128,7 @@ def test_a_stranger_asking_for_a_firms_codes_does_not_stop_the_firm_getting_one(
     for minute in range(6):
         with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2 * minute), tick=False):
             said = answers(stranger.post("/login/", {"uscc": firm.uscc, "action": "send"}))[0]
-    assert "过于频繁" in said  # the stranger's own five an hour are used up
+    assert "本小时内已多次获取验证码，请 1 小时后再试" in said  # the stranger's own five an hour are used up
     own = Client(HTTP_X_FORWARDED_FOR="198.51.100.7")
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=13), tick=False):
         assert "验证码已发送到登记的手机" in answers(own.post("/login/", {"uscc": firm.uscc, "action": "send"}))[0]
@@ -136,7 +136,22 @@ def test_a_stranger_asking_for_a_firms_codes_does_not_stop_the_firm_getting_one(
     # Many strangers together still cannot flood the firm's mobile: a ceiling per USCC.
     for n in range(20):
         Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post("/login/", {"uscc": firm.uscc, "action": "send"})
-    assert len(outbox()) == 15
+    assert len(outbox()) == 10
+
+
+def test_an_ipv6_host_counts_as_one_client_whatever_address_of_its_64_it_uses(settings, outbox):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    for n in range(20):
+        host = Client(HTTP_X_FORWARDED_FOR=f"2001:db8:5:7::{n + 1:x}")
+        host.post("/login/", {"uscc": make_uscc(800_000 + n), "action": "send"})
+    refused = Client(HTTP_X_FORWARDED_FOR="2001:db8:5:7::ffff").post(
+        "/login/", {"uscc": make_uscc(800_100), "action": "send"}
+    )
+    assert "请求过于频繁" in answers(refused)[0]
+    neighbour = Client(HTTP_X_FORWARDED_FOR="2001:db8:5:8::1").post(
+        "/login/", {"uscc": make_uscc(800_101), "action": "send"}
+    )
+    assert "验证码已发送到登记的手机" in answers(neighbour)[0]
 
 
 # --- Redis down ---------------------------------------------------------------------------------------------
