@@ -78,6 +78,8 @@ class QueueKind:
     items: Callable[..., Iterable[QueueItem]]
     # state(): a short text that changes whenever the kind's items do (an item added, answered, closed).
     state: Callable[[], str] = lambda: ""
+    # False for a kind that lists its open items only once their light turns yellow (申报办理).
+    lists_green: bool = True
 
 
 @lru_cache(maxsize=4096)

@@ -63,7 +63,7 @@ def supervision_tables(scope: Scope) -> dict[str, Table]:
     return {
         "supervision-overdue": Table(
             "待办督办",
-            ["灯色", "类型", "事项", "收到日期", "办理期限", "责任单位", "区县"],
+            ["灯色", "类型", "事项", "起算日期", "办理期限", "责任单位", "区县"],
             [
                 (
                     supervision.LIGHT_LABELS[light],
@@ -80,7 +80,11 @@ def supervision_tables(scope: Scope) -> dict[str, Table]:
         "supervision-kinds": Table(
             "各类待办",
             ["类型", "待办", "超期", "临期", "正常"],
-            [(k["label"], k["open"], k["red"], k["yellow"], k["green"]) for k in summary["kinds"]],
+            # A kind that lists its items only once they turn yellow has no 正常 count to show (not a 0).
+            [
+                (k["label"], k["open"], k["red"], k["yellow"], k["green"] if k["lists_green"] else "—")
+                for k in summary["kinds"]
+            ],  # fmt: skip
         ),
         "supervision-ranking": Table(
             f"按期办结排名（近{supervision.RANKING_DAYS}天）",

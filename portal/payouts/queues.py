@@ -120,9 +120,13 @@ def _applications_due(scope: Scope, today: datetime.date):
     ]
     if not due:
         return
-    condition = Q()
+    # A later start day has a later deadline: per time limit, every day up to the latest one due is due.
+    latest: dict[int, datetime.date] = {}
     for day, days in due:
-        condition |= Q(day=day, days=days)
+        latest[days] = max(day, latest.get(days, day))
+    condition = Q()
+    for days, day in latest.items():
+        condition |= Q(days=days, day__lte=day)
     names, url = departments(), url_maker("admin:payouts_application_change")
     labels = dict(Application._meta.get_field("status").choices)
     for pk, firm, title, external_id, department_id, region_id, region, status, day, days in rows.filter(
@@ -185,5 +189,5 @@ def application_state() -> str:
 
 KINDS = [
     QueueKind(OBJECTION, "公示异议", objection_items, objection_state),
-    QueueKind(APPLICATION, "申报办理", application_items, application_state),
+    QueueKind(APPLICATION, "申报办理", application_items, application_state, lists_green=False),
 ]

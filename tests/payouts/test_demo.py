@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from policies.scope import CITY
 from portal.analytics.selectors.supervision import open_items
+from portal.analytics.tables import supervision_tables
 from portal.payouts.models import Application, ApplicationEvent, PayoutEntry, PayoutRound
 
 pytestmark = pytest.mark.django_db
@@ -24,3 +25,5 @@ def test_the_demo_has_a_round_in_publicity_and_tracked_applications(fresh_matchi
     # The dashboard's 督办 has something of 兑现 to show: objections to answer and applications running late.
     lights = {(item.kind, str(light)) for item, light in open_items(scope=CITY)}
     assert ("objection", "green") in lights and ("application", "red") in lights
+    kinds = {row[0]: row for row in supervision_tables(CITY)["supervision-kinds"].rows}
+    assert kinds["公示异议"][4] == 2 and kinds["申报办理"][4] == "—"  # 正常: applications are listed from yellow on

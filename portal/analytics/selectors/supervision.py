@@ -66,6 +66,7 @@ def _summary(lit: list[tuple[QueueItem, Light]]) -> dict:
         per_kind.setdefault(item.kind, Counter())[light] += 1
     lights = [Light.RED, Light.YELLOW, Light.GREEN]
     labels = {k.key: k.label for k in QUEUE_KINDS}
+    lists_green = {k.key: k.lists_green for k in QUEUE_KINDS}
     return {
         "open": sum(total.values()),
         "lights": {str(light): total[light] for light in lights},
@@ -73,6 +74,7 @@ def _summary(lit: list[tuple[QueueItem, Light]]) -> dict:
             {
                 "key": key,
                 "label": labels.get(key, key),
+                "lists_green": lists_green.get(key, True),
                 **{str(light): c[light] for light in lights},
                 "open": sum(c.values()),
             }
