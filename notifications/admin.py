@@ -125,6 +125,8 @@ class CampaignAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in {Campaign.Status.DRAFT, Campaign.Status.SCHEDULED}:
             return False  # a launched push is read-only; it can only be cancelled
+        if obj is not None and obj.purpose == Campaign.Purpose.PROGRESS:
+            return False  # its firms and text come from the 兑现 app: approve, send back or cancel it, never edit
         return super().has_change_permission(request, obj)
 
     def get_urls(self):

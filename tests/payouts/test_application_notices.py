@@ -121,7 +121,12 @@ def test_a_large_report_waits_for_a_second_person_and_cannot_be_edited(setting, 
     assert not Message.objects.filter(campaign=campaign).exists()
     with pytest.raises(ValidationError, match="系统按名单生成"):
         campaign_update(campaign=campaign, user=UserFactory(), values={"daily_cap": 5}, policies=[])
-    campaign = campaign_approve(campaign=campaign, user=UserFactory(username="checker-2", role=PUSH_APPROVER))
+    checker = UserFactory(username="checker-2", role=PUSH_APPROVER)
+    staff = Client()
+    staff.force_login(checker)
+    page = staff.get(f"/admin/notifications/campaign/{campaign.pk}/change/").content.decode()
+    assert "需复核后发送" in page and 'name="_save"' not in page  # read-only, with the numbers to approve
+    campaign = campaign_approve(campaign=campaign, user=checker)
     assert campaign.status == Campaign.Status.PLANNING
     assert set(sent_to([campaign])) == {firm.pk, other.pk}
 
