@@ -411,7 +411,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     """Applications as departments report them, with the 兑现时限 light of the current state."""
 
     change_list_template = "admin/payouts/application/change_list.html"
-    list_display = ["external_id", "enterprise", "policy_title", "department", "status", "status_at", "light"]
+    list_display = ["external_id", "enterprise", "policy_title", "status", "light", "status_at", "department"]
     list_filter = [LateFilter, "status", "department"]
     list_select_related = ["enterprise", "policy__payout_standard", "department"]
     search_fields = ["=external_id", "=enterprise__uscc", "enterprise__name"]
