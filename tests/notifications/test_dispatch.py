@@ -96,7 +96,9 @@ def test_each_outcome_ends_in_its_own_state(planned, gateway):
 
 
 def test_a_chunk_run_twice_sends_nothing_twice(planned, gateway):
-    first, last = dispatch.campaign_chunks(campaign_id=planned.pk)[0]
+    # The chunk holding the firm whose gateway answers "try again" (ids follow the plan's order, not the firms').
+    temporary = Message.objects.get(enterprise__contact_mobile="13812345671").pk
+    [(first, last)] = [c for c in dispatch.campaign_chunks(campaign_id=planned.pk) if c[0] <= temporary <= c[1]]
     dispatch.send_chunk(campaign_id=planned.pk, first_id=first, last_id=last)
     dispatch.send_chunk(campaign_id=planned.pk, first_id=first, last_id=last)  # e.g. redelivered after a crash
     sent = [out_id for call in gateway.calls for out_id in call]
