@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.workdays import working_days_between
-from notifications.models import Campaign, CampaignRecipient, SmsTemplate
+from notifications.models import Campaign, CampaignRecipient, Message, SmsTemplate
 from notifications.services import campaign_start, campaign_template_check
 from policies.models import Policy
 from portal.payouts.models import Application, PayoutAudit, PayoutEntry, PayoutRound
@@ -105,6 +105,13 @@ def rounds_remind() -> int:
 # --- 办理进度 -------------------------------------------------------------------------------------------------
 
 CLAIM = 5_000  # applications considered per transaction
+# Firms that had PROGRESS_DAILY_CAP progress notices since a given midnight (parameters: that moment, the
+# progress purpose, the cap).
+AT_CAP_SQL = f"""SELECT m.enterprise_id FROM {Message._meta.db_table} m
+                 WHERE m.created_at >= %s
+                   AND m.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE purpose = %s)
+                   AND m.status NOT IN ('{Message.Status.CANCELLED}', '{Message.Status.VALIDATION_FAILED}')
+                 GROUP BY m.enterprise_id HAVING count(*) >= %s"""
 
 
 def application_notice_template() -> SmsTemplate | None:
@@ -132,6 +139,7 @@ def applications_notify(*, now: datetime.datetime | None = None) -> list[Campaig
     that writes the campaigns. A state that is not worth an SMS, or that happened more than
     ``APPLICATION_NOTICE_MAX_AGE_DAYS`` ago (a department loading its history), is marked without an SMS.
     Without a registered template nothing is claimed: changes wait, and the age rule keeps stale ones quiet.
+    Nor are the changes of a firm that already had today's PROGRESS_DAILY_CAP notices: they go tomorrow.
     A run telling more than ``APPLICATION_NOTICE_REVIEW_ABOVE`` firms about one policy waits for a second
     person's approval (推送批次 › 复核), as a push would. Returns the campaigns made (started ones are planned and
     sent by the workers, within caps and quiet hours)."""
@@ -142,25 +150,56 @@ def applications_notify(*, now: datetime.datetime | None = None) -> list[Campaig
     fresh_since = now - datetime.timedelta(days=settings.APPLICATION_NOTICE_MAX_AGE_DAYS)
     worth = set(settings.APPLICATION_NOTICE_STATUSES)
     table, started = Application._meta.db_table, []
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
+            # A firm already at today's cap of progress notices keeps its changes for tomorrow's runs: an SMS
+            # held back by the cap is late, never lost.
             cursor.execute(
                 f"""UPDATE {table} a SET notified_status = a.status
-                    FROM (SELECT id FROM {table} WHERE notified_status <> status ORDER BY id LIMIT %s
-                          FOR UPDATE SKIP LOCKED) c
+                    FROM (SELECT id FROM {table} WHERE notified_status <> status
+                            AND enterprise_id NOT IN ({AT_CAP_SQL})
+                          ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) c
                     WHERE a.id = c.id
-                    RETURNING a.policy_id, a.enterprise_id, a.status, a.status_at""",
-                [CLAIM],
+                    RETURNING a.id, a.policy_id, a.enterprise_id, a.status, a.status_at""",
+                [today, Campaign.Purpose.PROGRESS, PROGRESS_DAILY_CAP, CLAIM],
             )
             claimed = cursor.fetchall()
-            firms_by_policy: dict[int, set[int]] = defaultdict(set)
-            for policy_id, enterprise_id, status, status_at in claimed:
-                if status in worth and status_at >= fresh_since:
-                    firms_by_policy[policy_id].add(enterprise_id)
+            told = [row for row in sorted(claimed) if row[3] in worth and row[4] >= fresh_since]
+            firms_by_policy = _within_cap(cursor, told, today)
             for policy_id, firms in sorted(firms_by_policy.items()):
                 started.append(_progress_campaign(template, policy_id, firms, now))
         if len(claimed) < CLAIM:
             return started
+
+
+def _within_cap(cursor, told: list[tuple], today: datetime.datetime) -> dict[int, set[int]]:
+    """The firms to tell per policy: each firm's first policies up to what today's cap leaves it. The rest
+    are put back as not told (claimed in this transaction, so nobody else has them) for a later day."""
+    firms = sorted({row[2] for row in told})
+    cursor.execute(
+        f"""SELECT m.enterprise_id, count(*) FROM {Message._meta.db_table} m
+            WHERE m.enterprise_id = ANY(%s) AND m.created_at >= %s
+              AND m.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE purpose = %s)
+              AND m.status NOT IN ('{Message.Status.CANCELLED}', '{Message.Status.VALIDATION_FAILED}')
+            GROUP BY m.enterprise_id""",
+        [firms, today, Campaign.Purpose.PROGRESS],
+    )
+    left = defaultdict(lambda: PROGRESS_DAILY_CAP, {firm: PROGRESS_DAILY_CAP - n for firm, n in cursor.fetchall()})
+    chosen: dict[int, set[int]] = defaultdict(set)  # firm -> policies
+    later = []
+    for application_id, policy_id, firm, _, _ in told:
+        if policy_id in chosen[firm] or len(chosen[firm]) < left[firm]:
+            chosen[firm].add(policy_id)
+        else:
+            later.append(application_id)
+    if later:
+        cursor.execute(f"UPDATE {Application._meta.db_table} SET notified_status = '' WHERE id = ANY(%s)", [later])
+    firms_by_policy: dict[int, set[int]] = defaultdict(set)
+    for firm, policies in chosen.items():
+        for policy_id in policies:
+            firms_by_policy[policy_id].add(firm)
+    return firms_by_policy
 
 
 def _progress_campaign(template: SmsTemplate, policy_id: int, firms: set[int], now: datetime.datetime) -> Campaign:

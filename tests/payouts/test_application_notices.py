@@ -105,6 +105,25 @@ def test_old_history_and_opted_out_firms_get_no_sms_and_a_policy_push_does_not_h
     assert Application.objects.filter(notified_status="received").count() == 4  # all considered, once
 
 
+def test_a_firm_past_todays_cap_of_progress_notices_is_told_the_next_day_not_never(
+    setting, progress_template, time_machine
+):
+    client, firm, ours, _ = setting
+    policies = [
+        ours,
+        *(PolicyFactory(status=Policy.Status.PUBLISHED, departments=[ours.departments.get()]) for _ in range(3)),
+    ]
+    post(client, *(line(firm, p, f"KJ-C{n}", "已受理") for n, p in enumerate(policies)))
+    today = sent_to(notices.applications_notify())
+    assert len(Message.objects.filter(enterprise=firm)) == notices.PROGRESS_DAILY_CAP == 3
+    assert today and Application.objects.filter(notified_status="").count() == 1  # the fourth waits
+    assert notices.applications_notify() == []  # later the same day: the firm is at its cap
+    time_machine.move_to(timezone.now() + datetime.timedelta(days=1))
+    [message] = sent_to(notices.applications_notify()).values()
+    assert message.enterprise == firm and message.policy_ids == [policies[3].pk]
+    assert not Application.objects.filter(notified_status="").exists()
+
+
 def test_a_large_report_waits_for_a_second_person_and_cannot_be_edited(setting, progress_template, settings):
     from django.core.exceptions import ValidationError
 
