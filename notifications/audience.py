@@ -123,13 +123,11 @@ def filter_pairs(campaign: Campaign) -> dict[str, int]:
             ("no_mobile", f"SELECT DISTINCT p.enterprise_id FROM push_pairs p JOIN enterprises_enterprise e "
                           f"ON e.id = p.enterprise_id WHERE NOT ({MOBILE_SQL})", []),
             # Each purpose has its own cap: a firm's own case (兑现进度) is not held back by a policy push.
-            ("daily_cap", "SELECT m.enterprise_id FROM notifications_message m WHERE m.created_at >= %s "
-                          f"AND m.campaign_id <> %s AND m.campaign_id IN (SELECT id FROM notifications_campaign "
-                          f"WHERE purpose = %s) "
-                          f"AND m.status NOT IN ('{MessageStatus.CANCELLED}', '{MessageStatus.VALIDATION_FAILED}') "
-                          "AND m.enterprise_id IN (SELECT enterprise_id FROM push_pairs) "
-                          "GROUP BY m.enterprise_id HAVING count(*) >= %s",
-             [_today_start(), campaign.pk, campaign.purpose, campaign.daily_cap]),
+            ("daily_cap", "SELECT enterprise_id FROM ("
+                          + sent_today_sql("AND m.campaign_id <> %s AND m.enterprise_id IN "
+                                           "(SELECT enterprise_id FROM push_pairs)")
+                          + ") s WHERE sent >= %s",
+             [today_start(), campaign.purpose, campaign.pk, campaign.daily_cap]),
         ]  # fmt: skip
         for reason, sql, params in steps:
             cursor.execute(f"INSERT INTO push_out SELECT id, %s FROM ({sql}) x(id) ON CONFLICT DO NOTHING",
@@ -173,6 +171,17 @@ def bundles_sql(where: str = "") -> str:
         GROUP BY pp.enterprise_id"""
 
 
-def _today_start() -> datetime.datetime:
-    """Midnight, local time: the per-firm daily cap counts messages since then."""
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+def today_start(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Midnight, local time (of ``now``, else of this moment): the per-firm daily cap counts messages since then."""
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def sent_today_sql(where: str = "") -> str:
+    """Per firm (``enterprise_id``), how many SMS of one purpose count against its daily cap (``sent``): those
+    written since midnight, but for any cancelled or refused before sending. Parameters: midnight
+    (``today_start``), the purpose, then those of ``where`` (more conditions on message ``m``)."""
+    return f"""SELECT m.enterprise_id, count(*) AS sent FROM {Message._meta.db_table} m
+               WHERE m.created_at >= %s
+                 AND m.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE purpose = %s)
+                 AND m.status NOT IN ('{MessageStatus.CANCELLED}', '{MessageStatus.VALIDATION_FAILED}') {where}
+               GROUP BY m.enterprise_id"""
