@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.workdays import working_days_between
-from notifications.models import Campaign, CampaignRecipient, Message, SmsTemplate
+from notifications.audience import sent_today_sql, today_start
+from notifications.models import Campaign, CampaignRecipient, SmsTemplate
 from notifications.services import campaign_start, campaign_template_check
 from policies.models import Policy
 from portal.payouts.models import Application, PayoutAudit, PayoutEntry, PayoutRound
@@ -105,13 +106,6 @@ def rounds_remind() -> int:
 # --- 办理进度 -------------------------------------------------------------------------------------------------
 
 CLAIM = 5_000  # applications considered per transaction
-# Firms that had PROGRESS_DAILY_CAP progress notices since a given midnight (parameters: that moment, the
-# progress purpose, the cap).
-AT_CAP_SQL = f"""SELECT m.enterprise_id FROM {Message._meta.db_table} m
-                 WHERE m.created_at >= %s
-                   AND m.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE purpose = %s)
-                   AND m.status NOT IN ('{Message.Status.CANCELLED}', '{Message.Status.VALIDATION_FAILED}')
-                 GROUP BY m.enterprise_id HAVING count(*) >= %s"""
 
 
 def application_notice_template() -> SmsTemplate | None:
@@ -149,57 +143,69 @@ def applications_notify(*, now: datetime.datetime | None = None) -> list[Campaig
     now = now or timezone.now()
     fresh_since = now - datetime.timedelta(days=settings.APPLICATION_NOTICE_MAX_AGE_DAYS)
     worth = set(settings.APPLICATION_NOTICE_STATUSES)
-    table, started = Application._meta.db_table, []
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    table, started, allowance = Application._meta.db_table, [], _Allowance(today_start(now))
+    at_cap = f"SELECT enterprise_id FROM ({sent_today_sql()}) s WHERE sent >= %s"
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            # A firm already at today's cap of progress notices keeps its changes for tomorrow's runs: an SMS
-            # held back by the cap is late, never lost.
+            # A firm already at today's cap of progress notices keeps its changes for a later day, as do the
+            # changes this run deferred: an SMS held back by the cap is late, never lost.
             cursor.execute(
                 f"""UPDATE {table} a SET notified_status = a.status
                     FROM (SELECT id FROM {table} WHERE notified_status <> status
-                            AND enterprise_id NOT IN ({AT_CAP_SQL})
+                            AND enterprise_id NOT IN ({at_cap}) AND NOT (id = ANY(%s::bigint[]))
                           ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) c
                     WHERE a.id = c.id
                     RETURNING a.id, a.policy_id, a.enterprise_id, a.status, a.status_at""",
-                [today, Campaign.Purpose.PROGRESS, PROGRESS_DAILY_CAP, CLAIM],
+                [allowance.today, Campaign.Purpose.PROGRESS, PROGRESS_DAILY_CAP, allowance.deferred, CLAIM],
             )
             claimed = cursor.fetchall()
             told = [row for row in sorted(claimed) if row[3] in worth and row[4] >= fresh_since]
-            firms_by_policy = _within_cap(cursor, told, today)
-            for policy_id, firms in sorted(firms_by_policy.items()):
+            for policy_id, firms in sorted(allowance.split(cursor, told).items()):
                 started.append(_progress_campaign(template, policy_id, firms, now))
         if len(claimed) < CLAIM:
             return started
 
 
-def _within_cap(cursor, told: list[tuple], today: datetime.datetime) -> dict[int, set[int]]:
-    """The firms to tell per policy: each firm's first policies up to what today's cap leaves it. The rest
-    are put back as not told (claimed in this transaction, so nobody else has them) for a later day."""
-    firms = sorted({row[2] for row in told})
-    cursor.execute(
-        f"""SELECT m.enterprise_id, count(*) FROM {Message._meta.db_table} m
-            WHERE m.enterprise_id = ANY(%s) AND m.created_at >= %s
-              AND m.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE purpose = %s)
-              AND m.status NOT IN ('{Message.Status.CANCELLED}', '{Message.Status.VALIDATION_FAILED}')
-            GROUP BY m.enterprise_id""",
-        [firms, today, Campaign.Purpose.PROGRESS],
-    )
-    left = defaultdict(lambda: PROGRESS_DAILY_CAP, {firm: PROGRESS_DAILY_CAP - n for firm, n in cursor.fetchall()})
-    chosen: dict[int, set[int]] = defaultdict(set)  # firm -> policies
-    later = []
-    for application_id, policy_id, firm, _, _ in told:
-        if policy_id in chosen[firm] or len(chosen[firm]) < left[firm]:
-            chosen[firm].add(policy_id)
-        else:
-            later.append(application_id)
-    if later:
-        cursor.execute(f"UPDATE {Application._meta.db_table} SET notified_status = '' WHERE id = ANY(%s)", [later])
-    firms_by_policy: dict[int, set[int]] = defaultdict(set)
-    for firm, policies in chosen.items():
-        for policy_id in policies:
-            firms_by_policy[policy_id].add(firm)
-    return firms_by_policy
+class _Allowance:
+    """What today's cap still allows each firm, over one run. The notices the run itself chose are not
+    messages yet (the workers plan them after each commit), so the run counts them: a firm is told about a
+    policy at most once a run, and no more policies than the cap leaves it. What does not fit is put back as
+    not told (it is claimed in this transaction, so nobody else holds it) and not claimed again this run."""
+
+    def __init__(self, today: datetime.datetime):
+        self.today = today
+        self.left: dict[int, int] = {}  # firm -> notices it may still get today
+        self.told: dict[int, set[int]] = defaultdict(set)  # firm -> policies this run tells it about
+        self.deferred: list[int] = []  # applications put back for a later day
+
+    def split(self, cursor, told: list[tuple]) -> dict[int, set[int]]:
+        """The firms to tell per policy, of ``told`` (application, policy, firm, …) rows."""
+        new = sorted({firm for _, _, firm, _, _ in told} - self.left.keys())
+        if new:
+            cursor.execute(
+                sent_today_sql("AND m.enterprise_id = ANY(%s)"), [self.today, Campaign.Purpose.PROGRESS, new]
+            )
+            self.left.update(dict.fromkeys(new, PROGRESS_DAILY_CAP))
+            self.left.update({firm: PROGRESS_DAILY_CAP - sent for firm, sent in cursor.fetchall()})
+        chosen: dict[int, set[int]] = defaultdict(set)  # firm -> policies, in this claim
+        later = []
+        for application_id, policy_id, firm, _, _ in told:
+            if policy_id in self.told[firm]:
+                continue  # an earlier claim of this run tells it about this policy already
+            if policy_id in chosen[firm] or len(chosen[firm]) < self.left[firm]:
+                chosen[firm].add(policy_id)
+            else:
+                later.append(application_id)
+        if later:
+            cursor.execute(f"UPDATE {Application._meta.db_table} SET notified_status = '' WHERE id = ANY(%s)", [later])
+            self.deferred += later
+        firms_by_policy: dict[int, set[int]] = defaultdict(set)
+        for firm, policies in chosen.items():
+            self.left[firm] -= len(policies)
+            self.told[firm] |= policies
+            for policy_id in policies:
+                firms_by_policy[policy_id].add(firm)
+        return firms_by_policy
 
 
 def _progress_campaign(template: SmsTemplate, policy_id: int, firms: set[int], now: datetime.datetime) -> Campaign:

@@ -124,6 +124,27 @@ def test_a_firm_past_todays_cap_of_progress_notices_is_told_the_next_day_not_nev
     assert not Application.objects.filter(notified_status="").exists()
 
 
+def test_across_the_claims_of_one_run_a_firm_gets_each_policy_once_and_no_more_than_the_cap(
+    setting, progress_template, monkeypatch
+):
+    client, firm, ours, _ = setting
+    monkeypatch.setattr(notices, "CLAIM", 1)  # one application a claim: the run's campaigns are not messages yet
+    policies = [
+        ours,
+        *(PolicyFactory(status=Policy.Status.PUBLISHED, departments=[ours.departments.get()]) for _ in range(3)),
+    ]
+    post(
+        client,
+        *(line(firm, p, f"KJ-D{n}", "已受理") for n, p in enumerate(policies)),
+        line(firm, ours, "KJ-D4", "已受理"),  # a second application to the first policy
+    )
+    campaigns = notices.applications_notify()
+    assert [c.policies.get() for c in campaigns] == policies[:3]  # three policies, each once
+    sent_to(campaigns)
+    assert Message.objects.filter(enterprise=firm).count() == notices.PROGRESS_DAILY_CAP
+    assert list(Application.objects.filter(notified_status="").values_list("external_id", flat=True)) == ["KJ-D3"]
+
+
 def test_a_large_report_waits_for_a_second_person_and_cannot_be_edited(setting, progress_template, settings):
     from django.core.exceptions import ValidationError
 
