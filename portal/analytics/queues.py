@@ -109,6 +109,22 @@ def departments() -> dict[int, str]:
     return dict(Department.objects.values_list("pk", "name"))
 
 
+def answering_department(scope: Scope, policy_path: str):
+    """An expression for the department that answers for an item about the policy at ``policy_path``: a
+    department account's own, else the policy's first department."""
+    if scope.department_id is not None:
+        return Value(scope.department_id)
+    first = Policy.departments.through.objects.filter(policy_id=OuterRef(policy_path)).order_by("department_id")
+    return Subquery(first.values("department_id")[:1])
+
+
+def change_state(model, moment: str) -> str:
+    """A short text that changes whenever a row of ``model`` is added or its ``moment`` field (when it was
+    answered) moves: for a kind's ``state``."""
+    state = model.objects.aggregate(n=Count("pk"), last=Max("pk"), moment=Max(moment))
+    return f"{state['n']}:{state['last']}:{state['moment']}"
+
+
 def _rating_items(kind: str, rating: str, label: str):
     def items(*, scope: Scope, closed: bool | None = False, since: datetime.date | None = None, today=None):
         rows = PolicyRating.objects.filter(
@@ -119,12 +135,7 @@ def _rating_items(kind: str, rating: str, label: str):
             rows = rows.filter(replied if closed else ~replied)
         if since:
             rows = rows.filter(created_at__gte=start_of(since))
-        if scope.department_id is not None:
-            department = Value(scope.department_id)  # their own department answers for it
-        else:
-            first = Policy.departments.through.objects.filter(policy_id=OuterRef("policy_id")).order_by("department_id")
-            department = Subquery(first.values("department_id")[:1])
-        rows = rows.annotate(department=department).values_list(
+        rows = rows.annotate(department=answering_department(scope, "policy_id")).values_list(
             "pk", "enterprise__name", "comment", "policy__title", "created_at", "status", "handled_at", "department",
             "enterprise__region_id", "enterprise__region__name",
         )  # fmt: skip
@@ -144,8 +155,7 @@ def _rating_items(kind: str, rating: str, label: str):
 
 
 def _rating_state() -> str:
-    state = PolicyRating.objects.aggregate(n=Count("pk"), last=Max("pk"), handled=Max("handled_at"))
-    return f"{state['n']}:{state['last']}:{state['handled']}"
+    return change_state(PolicyRating, "handled_at")
 
 
 # --- 纠错 --------------------------------------------------------------------------------------------------------
@@ -175,8 +185,7 @@ def _correction_items(*, scope: Scope, closed: bool | None = False, since: datet
 
 
 def _correction_state() -> str:
-    state = TagCorrection.objects.aggregate(n=Count("pk"), last=Max("pk"), reviewed=Max("reviewed_at"))
-    return f"{state['n']}:{state['last']}:{state['reviewed']}"
+    return change_state(TagCorrection, "reviewed_at")
 
 
 def start_of(day: datetime.date) -> datetime.datetime:

@@ -17,15 +17,23 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models import F, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import Coalesce, Lag, TruncDate
 from django.utils import timezone
 
 from core.workdays import Light, add_working_days, light_for
-from policies.models import Policy
 from policies.scope import Scope
-from portal.analytics.queues import QueueItem, QueueKind, departments, local_day, start_of, url_maker
+from portal.analytics.queues import (
+    QueueItem,
+    QueueKind,
+    answering_department,
+    change_state,
+    departments,
+    local_day,
+    start_of,
+    url_maker,
+)
 from portal.payouts.models import (
     APPLICATION_TERMINAL,
     DEFAULT_PAYOUT_WORKING_DAYS,
@@ -43,12 +51,6 @@ def objection_deadline(raised_on: datetime.date) -> datetime.date:
     return add_working_days(raised_on, settings.QUEUE_DEADLINES[OBJECTION])
 
 
-def _first_department(policy_path: str):
-    """The first department of the policy at ``policy_path``: who answers for the item in the city's view."""
-    through = Policy.departments.through.objects.filter(policy_id=OuterRef(policy_path)).order_by("department_id")
-    return Subquery(through.values("department_id")[:1])
-
-
 # --- 公示异议 ------------------------------------------------------------------------------------------------
 
 
@@ -59,8 +61,7 @@ def objection_items(*, scope: Scope, closed: bool | None = False, since: datetim
         rows = rows.filter(~waiting if closed else waiting)
     if since:
         rows = rows.filter(created_at__gte=start_of(since))
-    department = Value(scope.department_id) if scope.department_id else _first_department("round__policy_id")
-    rows = rows.annotate(department=department).values_list(
+    rows = rows.annotate(department=answering_department(scope, "round__policy_id")).values_list(
         "pk", "round__name", "entry__enterprise__name", "reason", "created_at", "due_on", "status", "handled_at",
         "department", "entry__enterprise__region_id", "entry__enterprise__region__name",
     )  # fmt: skip
@@ -77,8 +78,7 @@ def objection_items(*, scope: Scope, closed: bool | None = False, since: datetim
 
 
 def objection_state() -> str:
-    state = Objection.objects.aggregate(n=Count("pk"), last=Max("pk"), handled=Max("handled_at"))
-    return f"{state['n']}:{state['last']}:{state['handled']}"
+    return change_state(Objection, "handled_at")
 
 
 # --- 申报办理 ------------------------------------------------------------------------------------------------
@@ -183,8 +183,7 @@ def application_items(
 
 
 def application_state() -> str:
-    state = Application.objects.aggregate(n=Count("pk"), last=Max("updated_at"))
-    return f"{state['n']}:{state['last']}"
+    return change_state(Application, "updated_at")
 
 
 KINDS = [
