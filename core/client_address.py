@@ -48,3 +48,14 @@ def client_address(request) -> str | None:
             break
         client = address
     return str(client)
+
+
+def client_key(address: str | None) -> str:
+    """The client a per-client limit counts: an IPv4 address, or an IPv6 address's /64 (one host may hold a
+    whole /64, and would otherwise be a new client with every request); "-" when there is no address."""
+    parsed = _address(address or "")
+    if parsed is None:
+        return "-"
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

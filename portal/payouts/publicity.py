@@ -8,6 +8,7 @@ from django.utils import timezone
 from limits import RateLimitItemPerHour
 from limits.errors import StorageError
 
+from core.client_address import client_key
 from core.workdays import add_working_days
 from notifications.gateways.throttle import limiter
 from portal.payouts.models import Objection, PayoutEntry, PayoutRound
@@ -55,7 +56,7 @@ def objection_raise(
         raise ValidationError("该批次不在公示期内。")
     if client is not None:
         try:
-            allowed = limiter().hit(RateLimitItemPerHour(OBJECTIONS_PER_HOUR), "objection", client)
+            allowed = limiter().hit(RateLimitItemPerHour(OBJECTIONS_PER_HOUR), "objection", client_key(client))
         except StorageError:
             raise ValidationError("系统繁忙，请稍后再试。") from None
         if not allowed:

@@ -15,7 +15,6 @@ import datetime
 import functools
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
 
@@ -27,6 +26,7 @@ from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
+from core.client_address import client_key
 from enterprises.models import Enterprise
 from enterprises.validators import mask_mobile, validate_uscc
 from notifications.gateways import Outcome, OutgoingSms, callid, get_gateway
@@ -79,19 +79,8 @@ def _busy_without_redis(service):
 USCC_CODES_PER_HOUR = 10  # codes an hour to one firm's mobile, whoever asks
 
 
-def _client_key(ip: str | None) -> str:
-    """The client a limit counts: its IPv4 address, or its IPv6 /64 (one host may hold a whole /64)."""
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return "-"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
 def _wrong_key(uscc: str, client: str | None) -> tuple[str, ...]:
-    return ("login", "wrong", uscc[:18], _client_key(client))
+    return ("login", "wrong", uscc[:18], client_key(client))
 
 
 @_busy_without_redis
@@ -106,12 +95,12 @@ def login_code_send(*, uscc: str, ip: str | None) -> str:
         validate_uscc(uscc)
     except ValidationError as exc:
         raise LoginRefused(exc.messages[0]) from None
-    if not _limit(RateLimitItemPerHour(20), "ip", _client_key(ip)):
+    if not _limit(RateLimitItemPerHour(20), "ip", client_key(ip)):
         raise LoginRefused("请求过于频繁，请稍后再试。")
     # Per USCC and client: a stranger asking for a firm's codes uses up only their own allowance, never the
     # firm's. Per USCC across all clients, a ceiling keeps the firm's mobile from being flooded and bounds
     # the guesses a spread-out attacker gets.
-    client = _client_key(ip)
+    client = client_key(ip)
     if not _limit(RateLimitItemPerMinute(1), "uscc", uscc, client):
         raise LoginRefused("验证码发送过于频繁，请 1 分钟后再试。")
     if not _limit(RateLimitItemPerHour(5), "uscc-hour", uscc, client):
@@ -148,7 +137,7 @@ def login_code_check(*, uscc: str, code: str, ip: str | None, human_checked: boo
     client has given HUMAN_CHECK_AFTER wrong codes for this USCC within the hour.
     """
     uscc, code = uscc.strip().upper()[:18], code.strip()
-    if not _limit(RateLimitItemPerHour(60), "check-ip", _client_key(ip)):
+    if not _limit(RateLimitItemPerHour(60), "check-ip", client_key(ip)):
         raise LoginRefused("尝试过于频繁，请稍后再试。")
     lock = RateLimitItemPerHour(LOCK_AFTER)
     wrong_key = _wrong_key(uscc, ip)
